@@ -1,0 +1,183 @@
+using System.Buffers;
+using System.Reflection;
+using System.Runtime.ExceptionServices;
+using MessagePack;
+using PPSharp.Serialization;
+
+namespace PPSharp.Execution;
+
+/// <summary>
+/// A function as a worker runs it: resolved once from its DefineFunction description, then invoked for every job with
+/// an invoker and per-type readers and writers built once (no reflection lookups per job).
+/// </summary>
+internal sealed class LoadedFunction
+{
+    private delegate object? BoxedReader(ref MessagePackReader reader, MessagePackSerializerOptions options);
+
+    private delegate void BoxedWriter(ref MessagePackWriter writer, object? value, MessagePackSerializerOptions options);
+
+    private static readonly MethodInfo ReadBoxedMethod = typeof(LoadedFunction).GetMethod(nameof(ReadBoxed), BindingFlags.NonPublic | BindingFlags.Static)!;
+    private static readonly MethodInfo WriteBoxedMethod = typeof(LoadedFunction).GetMethod(nameof(WriteBoxed), BindingFlags.NonPublic | BindingFlags.Static)!;
+    private static readonly MethodInfo AwaitValueMethod = typeof(LoadedFunction).GetMethod(nameof(AwaitValue), BindingFlags.NonPublic | BindingFlags.Static)!;
+    private static readonly MethodInfo AwaitValueTaskMethod = typeof(LoadedFunction).GetMethod(nameof(AwaitValueTask), BindingFlags.NonPublic | BindingFlags.Static)!;
+
+    private readonly MethodInvoker _invoker;
+    private readonly TargetKind _kind;
+    private readonly Type? _targetType;
+    private readonly ClosureShape? _closure;
+    private readonly BoxedReader[] _arguments;
+    private readonly Func<object?, object?>? _await;
+    private readonly BoxedWriter? _result;
+
+    private LoadedFunction(MethodInfo method, Type delegateType, TargetKind kind, Type? targetType, ClosureShape? closure)
+    {
+        _invoker = MethodInvoker.Create(method);
+        _kind = kind;
+        _targetType = targetType;
+        _closure = closure;
+        MethodInfo invoke = delegateType.GetMethod("Invoke")
+            ?? throw new PayloadSerializationException($"{delegateType} is not a delegate type.");
+        _arguments = invoke.GetParameters()
+            .Select(p => ReadBoxedMethod.MakeGenericMethod(p.ParameterType).CreateDelegate<BoxedReader>())
+            .ToArray();
+
+        // What the caller reads back: the delegate's return type, with Task<T> / ValueTask<T> awaited to T.
+        Type returns = invoke.ReturnType;
+        Type? value = returns;
+        if (returns == typeof(Task) || returns == typeof(ValueTask))
+        {
+            _await = returns == typeof(Task) ? static t => { ((Task)t!).GetAwaiter().GetResult(); return null; } : static t => { ((ValueTask)t!).GetAwaiter().GetResult(); return null; };
+            value = null;
+        }
+        else if (returns.IsGenericType && returns.GetGenericTypeDefinition() == typeof(Task<>))
+        {
+            value = returns.GetGenericArguments()[0];
+            _await = AwaitValueMethod.MakeGenericMethod(value).CreateDelegate<Func<object?, object?>>();
+        }
+        else if (returns.IsGenericType && returns.GetGenericTypeDefinition() == typeof(ValueTask<>))
+        {
+            value = returns.GetGenericArguments()[0];
+            _await = AwaitValueTaskMethod.MakeGenericMethod(value).CreateDelegate<Func<object?, object?>>();
+        }
+        else if (returns == typeof(void))
+        {
+            value = null;
+        }
+
+        _result = value is null ? null : WriteBoxedMethod.MakeGenericMethod(value).CreateDelegate<BoxedWriter>();
+    }
+
+    /// <summary>Resolves a DefineFunction payload; returns its id and the function, or throws what went wrong.</summary>
+    public static LoadedFunction Load(ref MessagePackReader reader, TypeLoader types)
+    {
+        Type delegateType = types.Load(reader.ReadString()!);
+        Type declaringType = types.Load(reader.ReadString()!);
+        int token = reader.ReadInt32();
+        var generic = new Type[reader.ReadArrayHeader()];
+        for (int i = 0; i < generic.Length; i++)
+        {
+            generic[i] = types.Load(reader.ReadString()!);
+        }
+
+        var kind = (TargetKind)reader.ReadByte();
+        Type? targetType = reader.TryReadNil() ? null : types.Load(reader.ReadString()!);
+        ClosureShape? closure = reader.TryReadNil() ? null : ClosureShape.ReadDescription(ref reader, types);
+
+        var method = declaringType.Module.ResolveMethod(token) as MethodInfo
+            ?? throw new PayloadSerializationException($"the token {token} in {declaringType} does not name a method here.");
+        if (declaringType.IsConstructedGenericType)
+        {
+            method = (MethodInfo)MethodBase.GetMethodFromHandle(method.MethodHandle, declaringType.TypeHandle)!;
+        }
+
+        if (generic.Length > 0)
+        {
+            method = method.MakeGenericMethod(generic);
+        }
+
+        return new LoadedFunction(method, delegateType, kind, targetType, closure);
+    }
+
+    /// <summary>Runs one job: reads target and arguments from <paramref name="body"/>, invokes, awaits, writes the result.</summary>
+    /// <exception cref="JobCodeException">The function itself threw (the inner exception).</exception>
+    public void Run(ReadOnlySequence<byte> body, IBufferWriter<byte> result, MessagePackSerializerOptions options)
+    {
+        var reader = new MessagePackReader(body);
+        object? target = _kind switch
+        {
+            TargetKind.None => null,
+            TargetKind.Closure => _closure!.ReadValue(ref reader, options),
+            _ => MessagePackSerializer.Deserialize(_targetType!, ref reader, options),
+        };
+
+        int offset = _kind == TargetKind.FirstArgument ? 1 : 0;
+        object?[] arguments = new object?[_arguments.Length + offset];
+        if (offset == 1)
+        {
+            arguments[0] = target;
+            target = null;
+        }
+
+        for (int i = 0; i < _arguments.Length; i++)
+        {
+            try
+            {
+                arguments[i + offset] = _arguments[i](ref reader, options);
+            }
+            catch (Exception ex) when (ex is PayloadSerializationException or MessagePackSerializationException)
+            {
+                throw (PayloadSerializationException.Find(ex) ?? new PayloadSerializationException(ex.Message, ex)).At($"argument {i + 1}");
+            }
+        }
+
+        object? value;
+        try
+        {
+            value = _invoker.Invoke(target, arguments.AsSpan());
+            if (_await is not null)
+            {
+                value = _await(value);
+            }
+        }
+        catch (TargetInvocationException ex) when (ex.InnerException is not null)
+        {
+            throw new JobCodeException(ex.InnerException);
+        }
+        catch (Exception ex)
+        {
+            throw new JobCodeException(ex);
+        }
+
+        if (_result is not null)
+        {
+            var writer = new MessagePackWriter(result);
+            try
+            {
+                _result(ref writer, value, options);
+            }
+            catch (Exception ex) when (ex is PayloadSerializationException or MessagePackSerializationException or NotSupportedException)
+            {
+                GraphGuard.Reset();
+                throw (PayloadSerializationException.Find(ex) ?? new PayloadSerializationException(ex.Message, ex)).At("the job's result");
+            }
+
+            writer.Flush();
+        }
+    }
+
+    private static object? ReadBoxed<T>(ref MessagePackReader reader, MessagePackSerializerOptions options) =>
+        options.Resolver.GetFormatterWithVerify<T>().Deserialize(ref reader, options);
+
+    private static void WriteBoxed<T>(ref MessagePackWriter writer, object? value, MessagePackSerializerOptions options) =>
+        options.Resolver.GetFormatterWithVerify<T>().Serialize(ref writer, (T)value!, options);
+
+    private static object? AwaitValue<T>(object? task) => ((Task<T>)task!).GetAwaiter().GetResult();
+
+    private static object? AwaitValueTask<T>(object? task) => ((ValueTask<T>)task!).GetAwaiter().GetResult();
+}
+
+/// <summary>The user's function threw <see cref="Exception.InnerException"/>; distinguishes it from our own failures.</summary>
+internal sealed class JobCodeException(Exception inner) : Exception(inner.Message, inner)
+{
+    public ExceptionDispatchInfo Capture() => ExceptionDispatchInfo.Capture(InnerException!);
+}

@@ -1,0 +1,40 @@
+using Microsoft.Extensions.Logging;
+
+namespace PPSharp.Internal;
+
+/// <summary>Every log message PPSharp writes, source-generated so a disabled level costs nothing.</summary>
+internal static partial class Log
+{
+    [LoggerMessage(1, LogLevel.Information, "Job server started with {Ncpus} local workers")]
+    public static partial void ServerStarted(ILogger logger, int ncpus);
+
+    [LoggerMessage(2, LogLevel.Debug, "Worker process {ProcessId} started")]
+    public static partial void WorkerStarting(ILogger logger, int processId);
+
+    [LoggerMessage(3, LogLevel.Information, "Worker process {ProcessId} is ready")]
+    public static partial void WorkerReady(ILogger logger, int processId);
+
+    [LoggerMessage(4, LogLevel.Debug, "Worker process {ProcessId} retired")]
+    public static partial void WorkerRetired(ILogger logger, int processId);
+
+    [LoggerMessage(5, LogLevel.Warning, "Worker process {ProcessId} {Description}")]
+    public static partial void WorkerCrashed(ILogger logger, int processId, string description);
+
+    [LoggerMessage(6, LogLevel.Error, "A worker process could not start: {Reason}")]
+    public static partial void WorkerStartFailed(ILogger logger, string reason);
+
+    [LoggerMessage(7, LogLevel.Debug, "Worker process {ProcessId} wrote to its own {Stream}: {Line}")]
+    public static partial void WorkerRawOutput(ILogger logger, int processId, string stream, string line);
+
+    [LoggerMessage(8, LogLevel.Error, "The callback of job {JobId} threw")]
+    public static partial void CallbackFailed(ILogger logger, Exception exception, long jobId);
+
+    [LoggerMessage(9, LogLevel.Information, "Local worker count set to {Ncpus}")]
+    public static partial void NcpusChanged(ILogger logger, int ncpus);
+
+    [LoggerMessage(10, LogLevel.Error, "Worker process {ProcessId} broke the protocol: {Reason}")]
+    public static partial void WorkerProtocolError(ILogger logger, int processId, string reason);
+
+    [LoggerMessage(11, LogLevel.Information, "Job server destroyed")]
+    public static partial void ServerDestroyed(ILogger logger);
+}

@@ -1,0 +1,326 @@
+using System.ComponentModel;
+using System.Runtime.CompilerServices;
+using System.Runtime.ExceptionServices;
+using PPSharp.Internal;
+using PPSharp.Scheduling;
+
+namespace PPSharp;
+
+/// <summary>
+/// A submitted job whose function returns nothing (or a <see cref="Task"/>). Wait for it with <see cref="Wait()"/> or
+/// <c>await</c>; both throw <see cref="JobFailedException"/> if it failed. See <see cref="Job{T}"/> for jobs with results.
+/// </summary>
+/// <remarks>
+/// All members are safe to use from any thread. A job is completed only after its callback (if any) has run.
+/// What the job wrote to the console is kept in <see cref="Output"/> and written to the caller's console the first
+/// time the job is waited for or its result is read, as ppft does.
+/// </remarks>
+public class Job
+{
+    private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly JobServer _server;
+    private readonly Action? _callback;
+    private Exception? _error;
+    private Task? _asTask;
+    private int _outputShown;
+
+    private protected Job(JobServer server, string group, Action? callback)
+    {
+        _server = server;
+        Group = group;
+        _callback = callback;
+    }
+
+    internal static Job Create(JobServer server, string group, Action? callback) => new(server, group, callback);
+
+    /// <summary>The job's number, unique within its server, increasing in submission order.</summary>
+    public long Id { get; internal set; }
+
+    /// <summary>The group given at submission (<see cref="JobServer.DefaultGroup"/> if none).</summary>
+    public string Group { get; }
+
+    /// <summary>True once the job has finished (succeeded, failed or was cancelled by destroying the server) and its callback has run.</summary>
+    public bool IsCompleted => _done.Task.IsCompleted;
+
+    /// <summary>True once the job has finished without a result: <see cref="Exception"/> says why.</summary>
+    public bool IsFailed => IsCompleted && _error is not null;
+
+    /// <summary>Why the job failed, once it has; null while it runs or if it succeeded.</summary>
+    public Exception? Exception => IsCompleted ? _error : null;
+
+    /// <summary>Where the job ran: "local" or "host:port"; null until it has finished.</summary>
+    public string? Node { get; private set; }
+
+    /// <summary>What the job wrote to <see cref="Console.Out"/> and <see cref="Console.Error"/>, merged in order; empty until it has finished.</summary>
+    public string Output { get; private set; } = string.Empty;
+
+    /// <summary>How long the job's function ran, measured where it ran.</summary>
+    public TimeSpan JobTime { get; private set; }
+
+    internal Task Completion => _done.Task;
+
+    /// <summary>Blocks until the job has finished.</summary>
+    /// <exception cref="JobFailedException">The job threw, or its worker died (<see cref="WorkerCrashedException"/>).</exception>
+    /// <exception cref="DestroyedServerException">The server was destroyed before the job finished.</exception>
+    /// <exception cref="InvalidOperationException">Called from a callback for a job that has not finished (it would deadlock).</exception>
+    public void Wait()
+    {
+        Block();
+        ShowOutput();
+        ThrowIfFailed();
+    }
+
+    /// <summary>A task that completes when the job does, faulted with the job's failure.</summary>
+    public Task AsTask() => _asTask ??= AwaitCompletionAsync();
+
+    /// <summary>Lets a job be awaited: <c>await job</c> behaves as <see cref="Wait()"/> without blocking.</summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    public JobAwaiter GetAwaiter() => new(this);
+
+    /// <inheritdoc />
+    public override string ToString() => $"Job {Id} ({Group}): {(IsCompleted ? (_error is null ? "done" : "failed") : "pending")}";
+
+    private protected void Block()
+    {
+        if (IsCompleted)
+        {
+            return;
+        }
+
+        if (CallbackDispatcher.InCallback)
+        {
+            throw new InvalidOperationException(
+                $"Job {Id} cannot be waited for inside a callback: callbacks run one at a time, so waiting there would deadlock. Wait outside the callback.");
+        }
+
+        _done.Task.GetAwaiter().GetResult();
+    }
+
+    private protected void ShowOutput()
+    {
+        if (Output.Length > 0 && Interlocked.Exchange(ref _outputShown, 1) == 0)
+        {
+            Console.Out.Write(Output);
+        }
+    }
+
+    private protected void ThrowIfFailed()
+    {
+        if (_error is not null)
+        {
+            ExceptionDispatchInfo.Throw(_error);
+        }
+    }
+
+    private protected void Fail(Exception error) => _error ??= error;
+
+    private async Task AwaitCompletionAsync()
+    {
+        await _done.Task.ConfigureAwait(false);
+        ThrowIfFailed();
+    }
+
+    /// <summary>Takes the outcome from the scheduler (exactly once), then runs the callback or finishes.</summary>
+    internal void Complete(in WorkOutcome outcome)
+    {
+        Node = outcome.Node;
+        Output = outcome.Output ?? string.Empty;
+        JobTime = outcome.Elapsed;
+        switch (outcome.Kind)
+        {
+            case OutcomeKind.Succeeded:
+                AcceptResult(outcome.Result ?? []);
+                break;
+            case OutcomeKind.Failed:
+                Fail(new JobFailedException(
+                    $"Job {Id} failed on {outcome.Node}: {outcome.ErrorType}: {outcome.ErrorMessage}",
+                    outcome.ErrorType,
+                    outcome.ErrorMessage,
+                    outcome.ErrorStackTrace,
+                    outcome.Node));
+                break;
+            default:
+                Fail(outcome.LocalError ?? new JobFailedException($"Job {Id} was lost."));
+                break;
+        }
+
+        if (_error is null && HasCallback)
+        {
+            _server.Callbacks.Post(this);
+        }
+        else
+        {
+            Finish();
+        }
+    }
+
+    private protected virtual bool HasCallback => _callback is not null;
+
+    private protected virtual void AcceptResult(byte[] result)
+    {
+    }
+
+    /// <summary>Runs the callback on the callback thread; its exceptions are reported, never lost and never fatal.</summary>
+    internal void RunCallback()
+    {
+        try
+        {
+            InvokeCallback();
+        }
+        catch (Exception ex)
+        {
+            _server.ReportCallbackFailure(this, ex);
+        }
+
+        Finish();
+    }
+
+    private protected virtual void InvokeCallback() => _callback?.Invoke();
+
+    private void Finish()
+    {
+        _done.TrySetResult();
+        _server.OnJobFinished(this);
+    }
+}
+
+/// <summary>
+/// A submitted job whose function returns a <typeparamref name="T"/>: read <see cref="Result"/> (blocks) or
+/// <c>await</c> it.
+/// </summary>
+/// <typeparam name="T">The function's result type (for an async function, the type its task yields).</typeparam>
+public sealed class Job<T> : Job
+{
+    private readonly Action<T>? _callback;
+    private readonly Lock _gate = new();
+    private byte[]? _serialized;
+    private T _value = default!;
+    private bool _hasValue;
+    private Task<T>? _asTask;
+
+    internal Job(JobServer server, string group, Action<T>? callback)
+        : base(server, group, null)
+    {
+        _callback = callback;
+    }
+
+    /// <summary>The job's result; blocks until the job has finished.</summary>
+    /// <exception cref="JobFailedException">The job threw, its worker died (<see cref="WorkerCrashedException"/>), or the result could not be read.</exception>
+    /// <exception cref="DestroyedServerException">The server was destroyed before the job finished.</exception>
+    /// <exception cref="InvalidOperationException">Read inside a callback before the job has finished (it would deadlock).</exception>
+    public T Result
+    {
+        get
+        {
+            Block();
+            ShowOutput();
+            return GetValue();
+        }
+    }
+
+    /// <summary>A task that completes with the job's result, or faults with its failure.</summary>
+    public new Task<T> AsTask() => _asTask ??= AwaitResultAsync();
+
+    /// <summary>Lets a job be awaited: <c>await job</c> gives <see cref="Result"/> without blocking.</summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    public new JobAwaiter<T> GetAwaiter() => new(this);
+
+    private protected override bool HasCallback => _callback is not null;
+
+    private protected override void AcceptResult(byte[] result) => _serialized = result;
+
+    private protected override void InvokeCallback()
+    {
+        T value;
+        try
+        {
+            value = GetValue();
+        }
+        catch (JobFailedException)
+        {
+            return; // The job failed after all (its result could not be read): no callback, the error is in the job.
+        }
+
+        _callback!(value);
+    }
+
+    private async Task<T> AwaitResultAsync()
+    {
+        await Completion.ConfigureAwait(false);
+        return GetValue();
+    }
+
+    /// <summary>Deserializes the result once, on the first thread that asks; a result that cannot be read fails the job.</summary>
+    private T GetValue()
+    {
+        ThrowIfFailed();
+        lock (_gate)
+        {
+            if (!_hasValue)
+            {
+                try
+                {
+                    _value = Serialization.JobPayload.ReadResult<T>(_serialized!);
+                    _hasValue = true;
+                    _serialized = null;
+                }
+                catch (Exception ex) when (ex is Serialization.PayloadSerializationException or MessagePack.MessagePackSerializationException)
+                {
+                    Fail(new JobFailedException($"The result of job {Id} could not be read: {(Serialization.PayloadSerializationException.Find(ex) ?? ex).Message}", ex));
+                }
+            }
+        }
+
+        ThrowIfFailed();
+        return _value;
+    }
+}
+
+/// <summary>Awaiter for <see cref="Job"/>; not for direct use.</summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
+public readonly struct JobAwaiter : ICriticalNotifyCompletion
+{
+    private readonly Job _job;
+
+    internal JobAwaiter(Job job) => _job = job;
+
+    /// <summary>Whether the job has finished.</summary>
+    public bool IsCompleted => _job.IsCompleted;
+
+    /// <summary>Ends the await: shows the job's output and throws its failure, if any.</summary>
+    public void GetResult() => _job.Wait();
+
+    /// <inheritdoc />
+    public void OnCompleted(Action continuation) => _job.Completion.GetAwaiter().OnCompleted(continuation);
+
+    /// <inheritdoc />
+    public void UnsafeOnCompleted(Action continuation) => _job.Completion.GetAwaiter().UnsafeOnCompleted(continuation);
+}
+
+/// <summary>Awaiter for <see cref="Job{T}"/>; not for direct use.</summary>
+/// <typeparam name="T">The job's result type.</typeparam>
+[EditorBrowsable(EditorBrowsableState.Never)]
+public readonly struct JobAwaiter<T> : ICriticalNotifyCompletion
+{
+    private readonly Job<T> _job;
+
+    internal JobAwaiter(Job<T> job) => _job = job;
+
+    /// <summary>Whether the job has finished.</summary>
+    public bool IsCompleted => _job.IsCompleted;
+
+    /// <summary>Ends the await: the job's result (its output is shown), or its failure thrown.</summary>
+    public T GetResult() => _job.Result;
+
+    /// <inheritdoc />
+    public void OnCompleted(Action continuation) => _job.Completion.GetAwaiter().OnCompleted(continuation);
+
+    /// <inheritdoc />
+    public void UnsafeOnCompleted(Action continuation) => _job.Completion.GetAwaiter().UnsafeOnCompleted(continuation);
+}
+
+/// <summary>The scheduler's view of a <see cref="Job"/>.</summary>
+internal sealed class JobWorkItem(Job job, FunctionDefinition function, byte[] body) : WorkItem(job.Id, function, body)
+{
+    public override void Complete(in WorkOutcome outcome) => job.Complete(outcome);
+}

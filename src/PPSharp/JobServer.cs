@@ -1,0 +1,266 @@
+using System.Diagnostics;
+using System.Globalization;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using PPSharp.Internal;
+using PPSharp.Scheduling;
+using PPSharp.Serialization;
+using PPSharp.Workers;
+
+namespace PPSharp;
+
+/// <summary>
+/// Runs functions in parallel in worker processes, as Parallel Python's <c>pp.Server</c> does: submit a function and
+/// its arguments, get a <see cref="Job{T}"/> back, read its result when a worker has run it.
+/// </summary>
+/// <remarks>
+/// <para>Workers are separate processes running this application's own assemblies, so any static method, lambda,
+/// closure or bound instance method can be submitted without declaring dependencies. Arguments, captured variables and
+/// results are copied (serialized); a function sees copies, never the caller's objects.</para>
+/// <para>All members are thread-safe. <c>Submit</c> never blocks on workers: jobs queue (first in, first out) and go to
+/// the first free worker. Disposing the server fails every unfinished job with <see cref="DestroyedServerException"/>
+/// and ends the worker processes, which also end by themselves if this process dies.</para>
+/// </remarks>
+public sealed partial class JobServer : IDisposable, IAsyncDisposable
+{
+    /// <summary>The group of jobs submitted without one.</summary>
+    public const string DefaultGroup = "default";
+
+    private readonly ILogger _logger;
+    private readonly NodeStatistics _statistics = new();
+    private readonly Scheduler _scheduler;
+    private readonly LocalWorkerPool _pool;
+    private readonly FunctionCatalog _catalog = new();
+    private readonly GroupTracker _groups = new();
+    private readonly bool _loggingConfigured;
+    private readonly long _created = Stopwatch.GetTimestamp();
+    private long _nextJobId;
+    private int _destroyed;
+
+    /// <summary>Starts a job server with <paramref name="ncpus"/> local worker processes.</summary>
+    /// <param name="ncpus">Number of local workers; null (the default) detects it (<see cref="DetectNcpus"/>); 0 runs nothing locally.</param>
+    /// <param name="ppservers">Remote nodes; not supported yet, must be null or empty.</param>
+    /// <param name="secret">Shared secret for remote nodes.</param>
+    /// <param name="restart">Start a fresh worker process for every job.</param>
+    /// <param name="socketTimeout">How long a silent remote peer is trusted.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="ncpus"/> is negative.</exception>
+    public JobServer(int? ncpus = null, IEnumerable<string>? ppservers = null, string? secret = null, bool restart = false, TimeSpan? socketTimeout = null)
+        : this(CreateOptions(ncpus, ppservers, secret, restart, socketTimeout))
+    {
+    }
+
+    /// <summary>Starts a job server with the given options.</summary>
+    /// <param name="options">The settings; see <see cref="JobServerOptions"/>.</param>
+    /// <exception cref="ArgumentOutOfRangeException">A count or size in <paramref name="options"/> is out of range.</exception>
+    /// <exception cref="InvalidOperationException">This process is itself a worker whose start-up failed, or cannot start workers.</exception>
+    public JobServer(JobServerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        int ncpus = options.Ncpus ?? DetectNcpus();
+        ArgumentOutOfRangeException.ThrowIfNegative(ncpus, nameof(options.Ncpus));
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxMessageSize, 1024, nameof(options.MaxMessageSize));
+        if (options.PpServers.Count > 0)
+        {
+            throw new NotSupportedException("Remote nodes (ppservers) are not supported by this version of PPSharp yet; only local workers are.");
+        }
+
+        if (Environment.GetEnvironmentVariable(WorkerEnvironment.Endpoint) is not null)
+        {
+            // The worker start-up hook did not take over (startup hooks disabled?), so the application's Main is running
+            // inside a would-be worker. Refuse, rather than start workers recursively.
+            throw new InvalidOperationException(
+                "This process was started as a PPSharp worker, but the worker start-up hook did not run (are .NET startup hooks disabled, for example by trimming?).");
+        }
+
+        _loggingConfigured = options.LoggerFactory is not null;
+        _logger = (options.LoggerFactory ?? NullLoggerFactory.Instance).CreateLogger("PPSharp.JobServer");
+        _scheduler = new Scheduler(_statistics);
+        _pool = new LocalWorkerPool(_scheduler, options.Restart, options.MaxMessageSize, _logger);
+        _pool.Target = ncpus;
+        Log.ServerStarted(_logger, ncpus);
+    }
+
+    /// <summary>The number of processors this process may use (honouring CPU affinity and container limits): the default worker count.</summary>
+    public static int DetectNcpus() => Environment.ProcessorCount;
+
+    /// <summary>
+    /// The number of local worker processes. Setting it grows the pool at once, or shrinks it by retiring workers after
+    /// their running job; no job is lost. With 0, jobs wait in the queue until workers are added.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">Set to a negative number.</exception>
+    /// <exception cref="DestroyedServerException">Set after the server was destroyed.</exception>
+    public int Ncpus
+    {
+        get => _pool.Target;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(value);
+            ThrowIfDestroyed();
+            _pool.Target = value;
+            Log.NcpusChanged(_logger, value);
+        }
+    }
+
+    /// <summary>True once <see cref="Destroy"/> or <see cref="Dispose"/> has been called.</summary>
+    public bool IsDestroyed => Volatile.Read(ref _destroyed) != 0;
+
+    internal CallbackDispatcher Callbacks { get; } = new();
+
+    /// <summary>The nodes jobs can run on now and their worker counts: "local" for this machine's workers.</summary>
+    public IReadOnlyDictionary<string, int> GetActiveNodes() =>
+        new Dictionary<string, int>(StringComparer.Ordinal) { ["local"] = Ncpus };
+
+    /// <summary>Per-node execution statistics: "local" always, and each node that has run a job.</summary>
+    public IReadOnlyDictionary<string, NodeStats> GetStats()
+    {
+        Dictionary<string, (int Count, TimeSpan Time)> rows = _statistics.Snapshot();
+        rows.TryAdd("local", (0, TimeSpan.Zero));
+        IReadOnlyDictionary<string, int> active = GetActiveNodes();
+        return rows.ToDictionary(
+            r => r.Key,
+            r => new NodeStats(active.GetValueOrDefault(r.Key), r.Value.Count, r.Value.Time),
+            StringComparer.Ordinal);
+    }
+
+    /// <summary>Prints ppft's job execution statistics table to the console.</summary>
+    public void PrintStats() => PrintStats(Console.Out);
+
+    /// <summary>Prints ppft's job execution statistics table, column for column, to <paramref name="writer"/>.</summary>
+    /// <param name="writer">Where to print.</param>
+    public void PrintStats(TextWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        IReadOnlyDictionary<string, NodeStats> stats = GetStats();
+        double total = stats.Values.Sum(s => s.JobCount);
+        CultureInfo c = CultureInfo.InvariantCulture;
+        writer.WriteLine("Job execution statistics:");
+        writer.WriteLine(" job count | % of all jobs | job time sum | time per job | job server");
+        foreach ((string node, NodeStats stat) in stats)
+        {
+            if (stat.JobCount > 0)
+            {
+                double seconds = stat.JobTime.TotalSeconds;
+                writer.WriteLine(string.Format(
+                    c,
+                    "    {0,6} |        {1,6:F2} |     {2,8:F4} |  {3,11:F6} | {4}",
+                    stat.JobCount,
+                    100.0 * stat.JobCount / total,
+                    seconds,
+                    seconds / stat.JobCount,
+                    node));
+            }
+        }
+
+        writer.WriteLine(string.Create(c, $"Time elapsed since server creation {Stopwatch.GetElapsedTime(_created).TotalSeconds:R}"));
+        writer.WriteLine(string.Create(c, $"{_scheduler.ActiveCount} active tasks, {Ncpus} cores"));
+        writer.WriteLine();
+    }
+
+    /// <summary>Blocks until every job submitted so far (of <paramref name="group"/>, or all if null) has finished and its callback has run.</summary>
+    /// <param name="group">The group to wait for, or null for all jobs.</param>
+    /// <exception cref="InvalidOperationException">Called from a callback while such jobs are unfinished (it would deadlock).</exception>
+    /// <remarks>Does not throw for failed jobs; read their results to see failures.</remarks>
+    public void Wait(string? group = null)
+    {
+        Task drained = _groups.WhenDrained(group);
+        if (drained.IsCompleted)
+        {
+            return;
+        }
+
+        if (CallbackDispatcher.InCallback)
+        {
+            throw new InvalidOperationException("Jobs cannot be waited for inside a callback: callbacks run one at a time, so waiting there would deadlock.");
+        }
+
+        drained.GetAwaiter().GetResult();
+    }
+
+    /// <summary>Completes when every job submitted so far (of <paramref name="group"/>, or all if null) has finished and its callback has run.</summary>
+    /// <param name="group">The group to wait for, or null for all jobs.</param>
+    /// <param name="cancellationToken">Stops waiting (the jobs go on).</param>
+    /// <returns>A task that completes when the jobs have finished.</returns>
+    public Task WaitAsync(string? group = null, CancellationToken cancellationToken = default) =>
+        _groups.WhenDrained(group).WaitAsync(cancellationToken);
+
+    /// <summary>ppft's name for <see cref="Dispose"/>.</summary>
+    public void Destroy() => Dispose();
+
+    /// <summary>
+    /// Destroys the server: every queued or running job fails at once with <see cref="DestroyedServerException"/>,
+    /// <c>Submit</c> throws it from now on, and the worker processes are ended. Safe to call more than once.
+    /// </summary>
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
+
+    /// <inheritdoc cref="Dispose"/>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _destroyed, 1) != 0)
+        {
+            return;
+        }
+
+        _scheduler.Close(() => new DestroyedServerException("The job server was destroyed before the job finished."));
+        await _pool.DisposeAsync().ConfigureAwait(false);
+        Log.ServerDestroyed(_logger);
+    }
+
+    /// <summary>The common path of every <c>Submit</c>: serialize now (so errors surface here), then queue.</summary>
+    internal TJob Enqueue<TArgs, TJob>(Delegate function, in TArgs arguments, TJob job)
+        where TArgs : struct, IJobArguments
+        where TJob : Job
+    {
+        ArgumentNullException.ThrowIfNull(function);
+        ArgumentNullException.ThrowIfNull(job.Group, "group");
+        ThrowIfDestroyed();
+        FunctionInfo info = _catalog.Get(function);
+        byte[] body = JobPayload.WriteBody(info, function.Target, arguments);
+        job.Id = Interlocked.Increment(ref _nextJobId);
+        _groups.Add(job.Group);
+        try
+        {
+            _scheduler.Enqueue(new JobWorkItem(job, info.Definition, body));
+        }
+        catch
+        {
+            _groups.Done(job.Group);
+            throw;
+        }
+
+        return job;
+    }
+
+    internal void OnJobFinished(Job job) => _groups.Done(job.Group);
+
+    /// <summary>A callback threw: log it, or (with no logging configured) print it, so it is never silently lost.</summary>
+    internal void ReportCallbackFailure(Job job, Exception exception)
+    {
+        if (_loggingConfigured)
+        {
+            Log.CallbackFailed(_logger, exception, job.Id);
+        }
+        else
+        {
+            Console.Error.WriteLine($"PPSharp: the callback of job {job.Id} threw: {exception}");
+        }
+    }
+
+    private void ThrowIfDestroyed()
+    {
+        if (IsDestroyed)
+        {
+            throw new DestroyedServerException();
+        }
+    }
+
+    private static JobServerOptions CreateOptions(int? ncpus, IEnumerable<string>? ppservers, string? secret, bool restart, TimeSpan? socketTimeout)
+    {
+        var options = new JobServerOptions { Ncpus = ncpus, Secret = secret, Restart = restart, SocketTimeout = socketTimeout };
+        foreach (string server in ppservers ?? [])
+        {
+            options.PpServers.Add(server);
+        }
+
+        return options;
+    }
+}

@@ -1,0 +1,31 @@
+using Microsoft.Extensions.Logging;
+
+namespace PPSharp;
+
+/// <summary>Settings of a <see cref="JobServer"/>. Every property has a default that suits one machine.</summary>
+public sealed class JobServerOptions
+{
+    /// <summary>The default for <see cref="MaxMessageSize"/>: 2 GiB less one byte, the most one .NET array can hold.</summary>
+    public const int DefaultMaxMessageSize = int.MaxValue;
+
+    /// <summary>Number of local worker processes; null (the default) means <see cref="JobServer.DetectNcpus"/>, 0 means none.</summary>
+    public int? Ncpus { get; set; }
+
+    /// <summary>Remote <c>ppserver</c> nodes as "host" or "host:port" (port 60000 when omitted). Not supported yet: must be empty.</summary>
+    public IList<string> PpServers { get; } = [];
+
+    /// <summary>Shared secret for authenticating to remote nodes.</summary>
+    public string? Secret { get; set; }
+
+    /// <summary>Start a fresh worker process for every job (ppft's <c>restart</c>), for code that leaks or keeps global state.</summary>
+    public bool Restart { get; set; }
+
+    /// <summary>How long a silent remote peer is trusted.</summary>
+    public TimeSpan? SocketTimeout { get; set; }
+
+    /// <summary>Where PPSharp logs (worker starts and crashes, callback failures). Null (the default) logs nothing.</summary>
+    public ILoggerFactory? LoggerFactory { get; set; }
+
+    /// <summary>Largest single message (one job's arguments or one result) accepted on a channel, in bytes.</summary>
+    public int MaxMessageSize { get; set; } = DefaultMaxMessageSize;
+}

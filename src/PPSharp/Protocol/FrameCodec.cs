@@ -1,0 +1,105 @@
+using System.Buffers;
+using System.Buffers.Binary;
+
+namespace PPSharp.Protocol;
+
+/// <summary>
+/// Turns bytes into frames and frames into bytes. Knows nothing of what a payload means (that is <see cref="Messages"/>).
+/// </summary>
+/// <remarks>
+/// Frame layout, all integers little-endian:
+/// <code>
+/// offset 0  uint32  payload length N (not counting this 5-byte header)
+/// offset 4  uint8   message type (<see cref="MessageType"/>)
+/// offset 5  N bytes payload (MessagePack values, see docs/protocol.md)
+/// </code>
+/// </remarks>
+internal static class FrameCodec
+{
+    public const int HeaderSize = 5;
+
+    /// <summary>
+    /// Writes one frame into <paramref name="writer"/>: reserves the header, lets <paramref name="frame"/> write its payload
+    /// straight into the writer (no intermediate copy), then fills the length in.
+    /// </summary>
+    /// <remarks>
+    /// Filling the header after the payload relies on the writer not handing reserved memory to its reader before a flush,
+    /// which holds for <see cref="System.IO.Pipelines.PipeWriter"/>; callers flush only after whole frames.
+    /// </remarks>
+    public static void Write(CountingWriter writer, IOutgoingFrame frame, int maxPayload)
+    {
+        Memory<byte> header = writer.GetMemory(HeaderSize);
+        writer.Advance(HeaderSize);
+        long start = writer.Written;
+        frame.WritePayload(writer);
+        long length = writer.Written - start;
+        if (length > maxPayload)
+        {
+            throw new ProtocolException($"A {frame.Type} frame of {length} bytes exceeds the limit of {maxPayload} bytes.");
+        }
+
+        BinaryPrimitives.WriteUInt32LittleEndian(header.Span, (uint)length);
+        header.Span[4] = (byte)frame.Type;
+    }
+
+    /// <summary>
+    /// Takes one whole frame off the front of <paramref name="buffer"/> if it holds one.
+    /// </summary>
+    /// <exception cref="ProtocolException">The announced length exceeds <paramref name="maxPayload"/> or the type is unknown.</exception>
+    public static bool TryRead(ref ReadOnlySequence<byte> buffer, int maxPayload, out MessageType type, out ReadOnlySequence<byte> payload)
+    {
+        type = default;
+        payload = default;
+        if (buffer.Length < HeaderSize)
+        {
+            return false;
+        }
+
+        Span<byte> header = stackalloc byte[HeaderSize];
+        buffer.Slice(0, HeaderSize).CopyTo(header);
+        uint length = BinaryPrimitives.ReadUInt32LittleEndian(header);
+        if (length > (uint)maxPayload)
+        {
+            throw new ProtocolException($"The peer announced a frame of {length} bytes; the limit is {maxPayload} bytes.");
+        }
+
+        type = (MessageType)header[4];
+        if (!Enum.IsDefined(type))
+        {
+            throw new ProtocolException($"The peer sent a frame of unknown type {header[4]}.");
+        }
+
+        if (buffer.Length - HeaderSize < length)
+        {
+            return false;
+        }
+
+        payload = buffer.Slice(HeaderSize, length);
+        buffer = buffer.Slice(payload.End);
+        return true;
+    }
+
+    /// <summary>Passes writes through and counts them, so the header can carry the payload's length. One per connection.</summary>
+    internal sealed class CountingWriter(IBufferWriter<byte> inner) : IBufferWriter<byte>
+    {
+        public long Written { get; private set; }
+
+        public void Advance(int count)
+        {
+            inner.Advance(count);
+            Written += count;
+        }
+
+        public Memory<byte> GetMemory(int sizeHint = 0) => inner.GetMemory(sizeHint);
+
+        public Span<byte> GetSpan(int sizeHint = 0) => inner.GetSpan(sizeHint);
+    }
+}
+
+/// <summary>Something that can be sent as one frame: a type and a payload written on demand by the write loop.</summary>
+internal interface IOutgoingFrame
+{
+    MessageType Type { get; }
+
+    void WritePayload(IBufferWriter<byte> writer);
+}

@@ -1,0 +1,170 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Threading.Channels;
+
+namespace PPSharp.Protocol;
+
+/// <summary>
+/// One duplex channel carrying frames: one read loop and one write loop, the write loop fed by a single-reader channel
+/// so that any thread may send without locking and many frames go out in one write.
+/// </summary>
+/// <remarks>
+/// <see cref="Send"/> is safe from any thread and never blocks. The frame handler runs on the read loop; it must not block
+/// and must copy anything it keeps, because the payload's memory is reused once it returns.
+/// A handler that throws, an oversized or malformed frame, or a broken stream ends both loops; <see cref="Completion"/>
+/// then completes (with the reason, or <see langword="null"/> on a clean end of stream).
+/// </remarks>
+internal sealed class FrameConnection : IAsyncDisposable
+{
+    /// <summary>Flush at least this often while draining a long send queue, so large bursts do not sit in memory.</summary>
+    private const int FlushThreshold = 256 * 1024;
+
+    private readonly Stream _stream;
+    private readonly PipeReader _reader;
+    private readonly PipeWriter _writer;
+    private readonly FrameCodec.CountingWriter _counter;
+    private readonly Channel<IOutgoingFrame> _outgoing = Channel.CreateUnbounded<IOutgoingFrame>(
+        new UnboundedChannelOptions { SingleReader = true, SingleWriter = false, AllowSynchronousContinuations = false });
+
+    private readonly FrameHandler _onFrame;
+    private readonly int _maxPayload;
+    private readonly CancellationTokenSource _closing = new();
+    private readonly TaskCompletionSource<Exception?> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private Task? _readLoop;
+    private Task? _writeLoop;
+
+    public delegate void FrameHandler(MessageType type, ReadOnlySequence<byte> payload);
+
+    public FrameConnection(Stream stream, int maxPayload, FrameHandler onFrame)
+    {
+        _stream = stream;
+        _maxPayload = maxPayload;
+        _onFrame = onFrame;
+        _reader = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 64 * 1024, minimumReadSize: 16 * 1024, leaveOpen: true));
+        _writer = PipeWriter.Create(stream, new StreamPipeWriterOptions(minimumBufferSize: 64 * 1024, leaveOpen: true));
+        _counter = new FrameCodec.CountingWriter(_writer);
+    }
+
+    /// <summary>Completes when the connection has ended: <see langword="null"/> for a clean end of stream, else the reason.</summary>
+    public Task<Exception?> Completion => _completion.Task;
+
+    public void Start()
+    {
+        _readLoop = Task.Run(ReadLoopAsync);
+        _writeLoop = Task.Run(WriteLoopAsync);
+    }
+
+    /// <summary>Queues a frame; returns <see langword="false"/> once the connection is closing.</summary>
+    public bool Send(IOutgoingFrame frame) => _outgoing.Writer.TryWrite(frame);
+
+    /// <summary>Sends what is queued, then ends the write side (the peer sees end of stream after the last frame).</summary>
+    public void CompleteSending() => _outgoing.Writer.TryComplete();
+
+    private async Task ReadLoopAsync()
+    {
+        Exception? reason = null;
+        try
+        {
+            while (true)
+            {
+                ReadResult result = await _reader.ReadAsync(_closing.Token).ConfigureAwait(false);
+                ReadOnlySequence<byte> buffer = result.Buffer;
+                while (FrameCodec.TryRead(ref buffer, _maxPayload, out MessageType type, out ReadOnlySequence<byte> payload))
+                {
+                    _onFrame(type, payload);
+                }
+
+                _reader.AdvanceTo(buffer.Start, buffer.End);
+                if (result.IsCompleted)
+                {
+                    if (!buffer.IsEmpty)
+                    {
+                        reason = new ProtocolException("The peer closed the connection in the middle of a frame.");
+                    }
+
+                    break;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (_closing.IsCancellationRequested)
+        {
+        }
+        catch (Exception ex)
+        {
+            reason = ex;
+        }
+
+        Close(reason);
+    }
+
+    private async Task WriteLoopAsync()
+    {
+        Exception? reason = null;
+        try
+        {
+            ChannelReader<IOutgoingFrame> queue = _outgoing.Reader;
+            while (await queue.WaitToReadAsync(_closing.Token).ConfigureAwait(false))
+            {
+                // Drain everything queued into the pipe, then flush once: many small frames per system call.
+                while (queue.TryRead(out IOutgoingFrame? frame))
+                {
+                    FrameCodec.Write(_counter, frame, _maxPayload);
+                    if (_writer.UnflushedBytes >= FlushThreshold)
+                    {
+                        await _writer.FlushAsync(_closing.Token).ConfigureAwait(false);
+                    }
+                }
+
+                await _writer.FlushAsync(_closing.Token).ConfigureAwait(false);
+            }
+
+            // Sending completed normally: half-close so the peer reads end of stream after our last frame.
+            await _writer.CompleteAsync().ConfigureAwait(false);
+            if (_stream is System.Net.Sockets.NetworkStream ns)
+            {
+                ns.Socket.Shutdown(System.Net.Sockets.SocketShutdown.Send);
+            }
+        }
+        catch (OperationCanceledException) when (_closing.IsCancellationRequested)
+        {
+        }
+        catch (Exception ex)
+        {
+            reason = ex;
+            Close(reason);
+        }
+    }
+
+    /// <summary>Ends both loops at once; frames not yet written are dropped.</summary>
+    public void Close(Exception? reason = null)
+    {
+        if (!_completion.TrySetResult(reason))
+        {
+            return;
+        }
+
+        _outgoing.Writer.TryComplete();
+        _closing.Cancel();
+        try
+        {
+            _stream.Dispose();
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Close();
+        foreach (Task? loop in new[] { _readLoop, _writeLoop })
+        {
+            if (loop is not null)
+            {
+                await loop.ConfigureAwait(false);
+            }
+        }
+
+        _closing.Dispose();
+    }
+}

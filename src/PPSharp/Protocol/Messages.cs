@@ -1,0 +1,81 @@
+using System.Buffers;
+using MessagePack;
+
+namespace PPSharp.Protocol;
+
+/// <summary>
+/// The payloads of the small fixed messages, as MessagePack values in the order listed on each type. RunJob and
+/// DefineFunction are written by <c>WorkItem</c> and <c>FunctionDefinition</c>, which already hold their bytes.
+/// </summary>
+internal static class Messages
+{
+    /// <summary>Bumped on any incompatible change of frames or payloads; both ends check it in the first frame.</summary>
+    public const int ProtocolVersion = 1;
+
+    /// <summary>Hello: <c>protocol version, token, process id</c>.</summary>
+    public sealed record Hello(int Version, string Token, int ProcessId) : IOutgoingFrame
+    {
+        public MessageType Type => MessageType.Hello;
+
+        public void WritePayload(IBufferWriter<byte> buffer)
+        {
+            var writer = new MessagePackWriter(buffer);
+            writer.Write(Version);
+            writer.Write(Token);
+            writer.Write(ProcessId);
+            writer.Flush();
+        }
+
+        public static Hello Read(ReadOnlySequence<byte> payload)
+        {
+            var reader = new MessagePackReader(payload);
+            return new Hello(reader.ReadInt32(), reader.ReadString() ?? string.Empty, reader.ReadInt32());
+        }
+    }
+
+    /// <summary>JobSucceeded: <c>job id, elapsed ticks, output or nil</c>, then the result value as is.</summary>
+    public sealed class JobSucceeded(long jobId, long elapsedTicks, string? output, ReadOnlyMemory<byte> result) : IOutgoingFrame
+    {
+        public MessageType Type => MessageType.JobSucceeded;
+
+        public void WritePayload(IBufferWriter<byte> buffer)
+        {
+            var writer = new MessagePackWriter(buffer);
+            writer.Write((ulong)jobId);
+            writer.Write(elapsedTicks);
+            writer.Write(output);
+            writer.Flush();
+            buffer.Write(result.Span);
+        }
+    }
+
+    /// <summary>JobFailed: <c>job id, elapsed ticks, output or nil, exception type, message, stack trace</c>.</summary>
+    public sealed class JobFailed(long jobId, long elapsedTicks, string? output, string errorType, string errorMessage, string? stackTrace) : IOutgoingFrame
+    {
+        public MessageType Type => MessageType.JobFailed;
+
+        public void WritePayload(IBufferWriter<byte> buffer)
+        {
+            var writer = new MessagePackWriter(buffer);
+            writer.Write((ulong)jobId);
+            writer.Write(elapsedTicks);
+            writer.Write(output);
+            writer.Write(errorType);
+            writer.Write(errorMessage);
+            writer.Write(stackTrace);
+            writer.Flush();
+        }
+    }
+
+    /// <summary>Shutdown: empty.</summary>
+    public sealed class Shutdown : IOutgoingFrame
+    {
+        public static readonly Shutdown Instance = new();
+
+        public MessageType Type => MessageType.Shutdown;
+
+        public void WritePayload(IBufferWriter<byte> buffer)
+        {
+        }
+    }
+}

@@ -1,0 +1,241 @@
+using PPSharp.Internal;
+
+namespace PPSharp.Scheduling;
+
+/// <summary>
+/// The queue of jobs and the places that run them. Jobs leave the queue first-in first-out for whichever executor
+/// has the most free slots (local workers first on ties), as soon as one frees up: dynamic load balancing.
+/// Queued jobs cost no thread; all state changes happen under one lock, and outcomes are delivered outside it.
+/// </summary>
+internal sealed class Scheduler
+{
+    private readonly Lock _gate = new();
+    private readonly Deque<WorkItem> _queue = new();
+    private readonly List<JobExecutor> _executors = [];
+    private readonly NodeStatistics _statistics;
+    private long _sendSequence;
+    private Func<Exception>? _closed;
+
+    public Scheduler(NodeStatistics statistics)
+    {
+        _statistics = statistics;
+    }
+
+    /// <summary>Jobs queued or in flight.</summary>
+    public int ActiveCount
+    {
+        get
+        {
+            lock (_gate)
+            {
+                int count = _queue.Count;
+                foreach (JobExecutor executor in _executors)
+                {
+                    count += executor.InFlight.Count;
+                }
+
+                return count;
+            }
+        }
+    }
+
+    /// <summary>Queues a job. Throws what the close reason says once the scheduler is closed.</summary>
+    public void Enqueue(WorkItem item)
+    {
+        lock (_gate)
+        {
+            if (_closed is not null)
+            {
+                throw _closed();
+            }
+
+            _queue.AddLast(item);
+            DispatchLocked();
+        }
+    }
+
+    public void AddExecutor(JobExecutor executor)
+    {
+        lock (_gate)
+        {
+            _executors.Add(executor);
+            DispatchLocked();
+        }
+    }
+
+    /// <summary>Stops giving jobs to <paramref name="executor"/>; it is told once its in-flight jobs are done.</summary>
+    public void Retire(JobExecutor executor)
+    {
+        lock (_gate)
+        {
+            executor.Accepting = false;
+            if (executor.InFlight.Count == 0)
+            {
+                executor.OnDrained();
+            }
+        }
+    }
+
+    /// <summary>A job's outcome arrived from <paramref name="executor"/>; returns false if that job was not in flight there.</summary>
+    public bool Complete(JobExecutor executor, long jobId, in WorkOutcome outcome)
+    {
+        WorkItem? item;
+        lock (_gate)
+        {
+            if (!executor.InFlight.Remove(jobId, out item))
+            {
+                return false;
+            }
+
+            executor.Observe(outcome.Elapsed);
+            executor.OnJobCompleted();
+            _statistics.Record(outcome.Node, outcome.Elapsed);
+            if (!executor.Accepting && executor.InFlight.Count == 0)
+            {
+                executor.OnDrained();
+            }
+
+            DispatchLocked();
+        }
+
+        // Delivered exactly once: the item left InFlight under the lock above, so no other path can complete it.
+        item.Complete(outcome);
+        return true;
+    }
+
+    /// <summary>
+    /// The executor is gone (its process died or its channel broke). The job it was running, if
+    /// <paramref name="blame"/> gives an error for it, fails with that error; every other job it held was never
+    /// started there and goes back to the front of the queue, in order, to run elsewhere.
+    /// </summary>
+    public void RemoveExecutor(JobExecutor executor, Func<WorkItem, Exception>? blame)
+    {
+        WorkItem? running = null;
+        lock (_gate)
+        {
+            executor.Accepting = false;
+            if (!_executors.Remove(executor))
+            {
+                return;
+            }
+
+            List<WorkItem> held = [.. executor.InFlight.Values.OrderBy(i => i.SendSequence)];
+            executor.InFlight.Clear();
+            if (blame is not null && held.Count > 0)
+            {
+                running = held[0];
+                held.RemoveAt(0);
+            }
+
+            if (_closed is null)
+            {
+                // Requeued, not failed: these jobs never started on the lost executor.
+                for (int i = held.Count - 1; i >= 0; i--)
+                {
+                    _queue.AddFirst(held[i]);
+                }
+
+                DispatchLocked();
+            }
+            else
+            {
+                FailAll(held, _closed());
+            }
+        }
+
+        if (running is not null)
+        {
+            running.Complete(WorkOutcome.Lost(executor.Node, blame!(running)));
+        }
+    }
+
+    /// <summary>Fails every job that is waiting for a place to run, while no executor can take them.</summary>
+    public void FailQueuedIfIdle(Func<Exception> error)
+    {
+        List<WorkItem> queued;
+        lock (_gate)
+        {
+            if (_executors.Exists(e => e.Accepting))
+            {
+                return;
+            }
+
+            queued = _queue.RemoveAll();
+        }
+
+        FailAll(queued, error());
+    }
+
+    /// <summary>Refuses new jobs from now on and fails every queued and in-flight job with the error.</summary>
+    public void Close(Func<Exception> error)
+    {
+        List<WorkItem> pending;
+        lock (_gate)
+        {
+            if (_closed is not null)
+            {
+                return;
+            }
+
+            _closed = error;
+            pending = _queue.RemoveAll();
+            foreach (JobExecutor executor in _executors)
+            {
+                executor.Accepting = false;
+                pending.AddRange(executor.InFlight.Values);
+                executor.InFlight.Clear();
+            }
+
+            _executors.Clear();
+        }
+
+        FailAll(pending, error());
+    }
+
+    private static void FailAll(List<WorkItem> items, Exception error)
+    {
+        foreach (WorkItem item in items)
+        {
+            item.Complete(WorkOutcome.Lost("local", error));
+        }
+    }
+
+    private void DispatchLocked()
+    {
+        while (_queue.Count > 0)
+        {
+            JobExecutor? best = null;
+            int bestFree = int.MinValue;
+            foreach (JobExecutor executor in _executors)
+            {
+                int inFlight = executor.InFlight.Count;
+                if (!executor.Accepting || inFlight >= executor.Window)
+                {
+                    continue;
+                }
+
+                int free = executor.Capacity - inFlight;
+                if (free > bestFree)
+                {
+                    best = executor;
+                    bestFree = free;
+                }
+            }
+
+            if (best is null)
+            {
+                return;
+            }
+
+            WorkItem item = _queue.RemoveFirst();
+            item.SendSequence = ++_sendSequence;
+            best.InFlight.Add(item.Id, item);
+            if (best.DefinedFunctions.Add(item.Function.Id))
+            {
+                best.Send(item.Function);
+            }
+
+            best.Send(item);
+        }
+    }
+}

@@ -1,0 +1,40 @@
+using System.Buffers;
+using MessagePack;
+using PPSharp.Protocol;
+
+namespace PPSharp.Scheduling;
+
+/// <summary>
+/// One job as the scheduler sees it: which function, and the already-serialized captured values and arguments.
+/// The scheduler never looks inside; the same item can go to a local worker or (later) a remote node unchanged.
+/// </summary>
+internal abstract class WorkItem(long id, FunctionDefinition function, ReadOnlyMemory<byte> body) : IOutgoingFrame
+{
+    public long Id { get; } = id;
+
+    public FunctionDefinition Function { get; } = function;
+
+    /// <summary>MessagePack values: the function's target (closure or object), then each argument.</summary>
+    public ReadOnlyMemory<byte> Body { get; } = body;
+
+    /// <summary>Order in which the item was handed to its current executor; the oldest is the one running.</summary>
+    internal long SendSequence { get; set; }
+
+    public MessageType Type => MessageType.RunJob;
+
+    /// <summary>RunJob payload: job id (uint64), function id (int32), then the body as is.</summary>
+    public void WritePayload(IBufferWriter<byte> writer)
+    {
+        var header = new MessagePackWriter(writer);
+        header.Write((ulong)Id);
+        header.Write(Function.Id);
+        header.Flush();
+        writer.Write(Body.Span);
+    }
+
+    /// <summary>
+    /// Delivers the outcome. The scheduler calls it exactly once per item, outside its lock, on the thread that learned
+    /// the outcome (a channel's read loop, or the thread that disposed the server).
+    /// </summary>
+    public abstract void Complete(in WorkOutcome outcome);
+}

@@ -1,0 +1,91 @@
+using System.Buffers;
+using MessagePack;
+
+namespace PPSharp.Serialization;
+
+/// <summary>The arguments of one job, written with each argument's own formatter (no boxing); see the generated <c>JobArguments</c> structs.</summary>
+internal interface IJobArguments
+{
+    void Write(ref MessagePackWriter writer, MessagePackSerializerOptions options);
+}
+
+/// <summary>Builds a job's body at submission time and reads results back, turning serialization failures into clear errors.</summary>
+internal static class JobPayload
+{
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? t_buffer;
+
+    /// <summary>Serializes the function's target and the arguments into the body a <c>RunJob</c> frame carries.</summary>
+    /// <exception cref="ArgumentException">Something in the target or the arguments cannot be sent; the message names it.</exception>
+    public static byte[] WriteBody<TArgs>(FunctionInfo function, object? target, in TArgs arguments)
+        where TArgs : struct, IJobArguments
+    {
+        ArrayBufferWriter<byte> buffer = t_buffer ??= new ArrayBufferWriter<byte>(256);
+        buffer.ResetWrittenCount();
+        var writer = new MessagePackWriter(buffer);
+        MessagePackSerializerOptions options = JobSerializerOptions.Local;
+        try
+        {
+            try
+            {
+                function.WriteTarget(ref writer, target, options);
+            }
+            catch (Exception ex) when (IsSerializationFailure(ex))
+            {
+                throw Refuse(ex, "function", $"the function's {(target is not null && Display.IsCompilerGenerated(target.GetType()) ? "captured variables" : $"target object ({Display.TypeName(target!.GetType())})")}");
+            }
+
+            try
+            {
+                arguments.Write(ref writer, options);
+            }
+            catch (Exception ex) when (IsSerializationFailure(ex))
+            {
+                throw Refuse(ex, "args", null);
+            }
+
+            writer.Flush();
+            return buffer.WrittenSpan.ToArray();
+        }
+        finally
+        {
+            if (buffer.Capacity > 1 << 20)
+            {
+                t_buffer = null; // Do not keep a huge argument's buffer alive on this thread.
+            }
+        }
+    }
+
+    /// <summary>Writes one argument, naming it if it fails.</summary>
+    public static void WriteArgument<T>(ref MessagePackWriter writer, T value, int position, MessagePackSerializerOptions options)
+    {
+        try
+        {
+            options.Resolver.GetFormatterWithVerify<T>().Serialize(ref writer, value, options);
+        }
+        catch (Exception ex) when (IsSerializationFailure(ex))
+        {
+            throw (PayloadSerializationException.Find(ex) ?? new PayloadSerializationException(ex.Message, ex))
+                .At($"argument {position} ({Display.TypeName(typeof(T))})");
+        }
+    }
+
+    public static T ReadResult<T>(byte[] result) =>
+        MessagePackSerializer.Deserialize<T>(result, JobSerializerOptions.Local);
+
+    private static bool IsSerializationFailure(Exception ex) =>
+        ex is PayloadSerializationException or MessagePackSerializationException or NotSupportedException;
+
+    private static ArgumentException Refuse(Exception ex, string parameter, string? what)
+    {
+        GraphGuard.Reset();
+        PayloadSerializationException? found = PayloadSerializationException.Find(ex);
+        if (found is not null && what is not null)
+        {
+            found.At(what);
+        }
+
+        string detail = found?.Message ?? ex.Message;
+        return new ArgumentException($"The job cannot be sent to a worker process: {detail}", parameter, ex);
+    }
+}

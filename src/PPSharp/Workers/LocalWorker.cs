@@ -1,0 +1,313 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using MessagePack;
+using Microsoft.Extensions.Logging;
+using PPSharp.Internal;
+using PPSharp.Protocol;
+using PPSharp.Scheduling;
+
+namespace PPSharp.Workers;
+
+/// <summary>
+/// One local worker process and its channel, a Unix domain socket in a directory only this user can enter (never the
+/// process's stdout, which jobs may scribble on). Capacity one: the worker runs one job at a time.
+/// </summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA1001", Justification = "The connection is disposed when RunAsync ends; Kill closes it early.")]
+internal sealed class LocalWorker : JobExecutor
+{
+    /// <summary>How long a new process may take to connect back before it is considered failed.</summary>
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
+
+    /// <summary>How long a process whose channel broke may take to exit before it is killed.</summary>
+    private static readonly TimeSpan ExitTimeout = TimeSpan.FromSeconds(5);
+
+    private const int StderrLines = 20;
+
+    private readonly LocalWorkerPool _pool;
+    private readonly Scheduler _scheduler;
+    private readonly ILogger _logger;
+    private readonly string _socketPath;
+    private readonly string _token = Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
+    private readonly Queue<string> _stderr = new();
+    private readonly TaskCompletionSource _hello = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private Process? _process;
+    private FrameConnection? _connection;
+    private volatile bool _retiring;
+
+    public LocalWorker(LocalWorkerPool pool, Scheduler scheduler, string socketPath, ILogger logger)
+    {
+        _pool = pool;
+        _scheduler = scheduler;
+        _socketPath = socketPath;
+        _logger = logger;
+    }
+
+    public override string Node => "local";
+
+    public override int Capacity => 1;
+
+    internal override int Window => _pool.Restart ? 1 : base.Window;
+
+    public int ProcessId { get; private set; }
+
+    /// <summary>True once connected and handed to the scheduler.</summary>
+    public bool IsReady { get; private set; }
+
+    /// <summary>Starts the process, waits for it to connect, serves it until it ends, then tells the pool.</summary>
+    public async Task RunAsync()
+    {
+        string? failure = null;
+        try
+        {
+            failure = await StartAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or SocketException or InvalidOperationException or System.ComponentModel.Win32Exception or UnauthorizedAccessException)
+        {
+            failure = ex.Message;
+        }
+
+        if (failure is not null)
+        {
+            Log.WorkerStartFailed(_logger, failure);
+            Kill();
+            _pool.OnWorkerEnded(this, started: false, failure);
+            return;
+        }
+
+        IsReady = true;
+        Log.WorkerReady(_logger, ProcessId);
+        _scheduler.AddExecutor(this);
+        Exception? reason = await _connection!.Completion.ConfigureAwait(false);
+        await OnChannelClosedAsync(reason).ConfigureAwait(false);
+        await _connection.DisposeAsync().ConfigureAwait(false);
+        _pool.OnWorkerEnded(this, started: true, null);
+    }
+
+    private async Task<string?> StartAsync()
+    {
+        using var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        listener.Bind(new UnixDomainSocketEndPoint(_socketPath));
+        listener.Listen(1);
+
+        WorkerCommand command = _pool.Command;
+        var info = new ProcessStartInfo(command.FileName, command.Arguments)
+        {
+            UseShellExecute = false,
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        string? hooks = Environment.GetEnvironmentVariable(WorkerEnvironment.StartupHooks);
+        info.Environment[WorkerEnvironment.StartupHooks] = string.IsNullOrEmpty(hooks) ? command.HookPath : hooks + Path.PathSeparator + command.HookPath;
+        info.Environment[WorkerEnvironment.Endpoint] = _socketPath;
+        info.Environment[WorkerEnvironment.Token] = _token;
+        info.Environment[WorkerEnvironment.MaxFrame] = _pool.MaxFrameSize.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+        Process process = Process.Start(info) ?? throw new InvalidOperationException("The worker process did not start.");
+        _process = process;
+        ProcessId = process.Id;
+        Log.WorkerStarting(_logger, ProcessId);
+        process.StandardInput.Close();
+        process.OutputDataReceived += (_, e) => OnRawOutput("stdout", e.Data);
+        process.ErrorDataReceived += (_, e) => OnRawOutput("stderr", e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+
+        using var timeout = new CancellationTokenSource(StartTimeout);
+        Task exited = process.WaitForExitAsync(timeout.Token);
+        Task<Socket> accepted = listener.AcceptAsync(timeout.Token).AsTask();
+        if (await Task.WhenAny(accepted, exited).ConfigureAwait(false) != accepted || !accepted.IsCompletedSuccessfully)
+        {
+            return process.HasExited ? $"the process exited with code {process.ExitCode} before connecting.{StderrTail()}" : "the process did not connect in time.";
+        }
+
+        File.Delete(_socketPath);
+        _connection = new FrameConnection(new NetworkStream(accepted.Result, ownsSocket: true), _pool.MaxFrameSize, OnFrame);
+        _connection.Start();
+        Task helloOrEnd = await Task.WhenAny(_hello.Task, _connection.Completion, exited).ConfigureAwait(false);
+        if (helloOrEnd != _hello.Task || !_hello.Task.IsCompletedSuccessfully)
+        {
+            return $"the process did not introduce itself.{StderrTail()}";
+        }
+
+        return null;
+    }
+
+    private void OnRawOutput(string stream, string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        if (stream == "stderr")
+        {
+            lock (_stderr)
+            {
+                _stderr.Enqueue(line);
+                if (_stderr.Count > StderrLines)
+                {
+                    _stderr.Dequeue();
+                }
+            }
+        }
+
+        Log.WorkerRawOutput(_logger, ProcessId, stream, line);
+    }
+
+    private string StderrTail()
+    {
+        lock (_stderr)
+        {
+            return _stderr.Count == 0 ? string.Empty : $" Its last error output:{Environment.NewLine}{string.Join(Environment.NewLine, _stderr)}";
+        }
+    }
+
+    /// <summary>Handles a frame from the worker, on the channel's read loop.</summary>
+    private void OnFrame(MessageType type, ReadOnlySequence<byte> payload)
+    {
+        switch (type)
+        {
+            case MessageType.Hello:
+                Messages.Hello hello = Messages.Hello.Read(payload);
+                if (hello.Version != Messages.ProtocolVersion || hello.Token != _token)
+                {
+                    throw new ProtocolException($"unexpected Hello (version {hello.Version}).");
+                }
+
+                _hello.TrySetResult();
+                break;
+            case MessageType.JobSucceeded:
+            case MessageType.JobFailed:
+                var reader = new MessagePackReader(payload);
+                long id = (long)reader.ReadUInt64();
+                var elapsed = TimeSpan.FromTicks(reader.ReadInt64());
+                string? output = reader.ReadString();
+                WorkOutcome outcome = type == MessageType.JobSucceeded
+                    ? new WorkOutcome(OutcomeKind.Succeeded, Node, elapsed, output, Result: payload.Slice(reader.Position).ToArray())
+                    : new WorkOutcome(OutcomeKind.Failed, Node, elapsed, output, ErrorType: reader.ReadString(), ErrorMessage: reader.ReadString(), ErrorStackTrace: reader.ReadString());
+                if (!_scheduler.Complete(this, id, outcome))
+                {
+                    throw new ProtocolException($"result for job {id}, which is not in flight on this worker.");
+                }
+
+                break;
+            default:
+                throw new ProtocolException($"a worker may not send {type} frames.");
+        }
+    }
+
+    /// <summary>The channel ended: find out how the process ended, and fail or requeue what it held.</summary>
+    private async Task OnChannelClosedAsync(Exception? reason)
+    {
+        if (reason is ProtocolException protocol)
+        {
+            Log.WorkerProtocolError(_logger, ProcessId, protocol.Message);
+        }
+
+        Process process = _process!;
+        using (var timeout = new CancellationTokenSource(ExitTimeout))
+        {
+            try
+            {
+                await process.WaitForExitAsync(timeout.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                Kill();
+                await process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+
+        if (_retiring && process.ExitCode == 0)
+        {
+            Log.WorkerRetired(_logger, ProcessId);
+            _scheduler.RemoveExecutor(this, blame: null);
+            return;
+        }
+
+        string description = DescribeExit(process.ExitCode);
+        Log.WorkerCrashed(_logger, ProcessId, description);
+        string tail = StderrTail();
+        _scheduler.RemoveExecutor(this, item => new WorkerCrashedException(
+            $"The worker process {ProcessId} running job {item.Id} {description}.{tail}", Node, process.ExitCode));
+    }
+
+    /// <summary>Exit codes above 128 are how .NET reports a process killed by a signal on Unix.</summary>
+    private static string DescribeExit(int code)
+    {
+        if (OperatingSystem.IsWindows() || code <= 128 || code > 128 + 64)
+        {
+            return $"exited with code {code}";
+        }
+
+        int signal = code - 128;
+        string name = signal switch
+        {
+            1 => "SIGHUP",
+            2 => "SIGINT",
+            6 => "SIGABRT: Environment.FailFast, a stack overflow or another fatal error",
+            9 => "SIGKILL",
+            11 => "SIGSEGV",
+            15 => "SIGTERM",
+            _ => $"signal {signal}",
+        };
+        return $"was killed by signal {signal} ({name}), exit code {code}";
+    }
+
+    internal override void Send(IOutgoingFrame frame) => _connection!.Send(frame);
+
+    /// <summary>Restart mode: one job per process, so retire after each one (the pool starts a fresh one at once).</summary>
+    internal override void OnJobCompleted()
+    {
+        if (_pool.Restart && Accepting)
+        {
+            Accepting = false;
+            _pool.ReplaceLater(this);
+        }
+    }
+
+    internal override void OnDrained()
+    {
+        _retiring = true;
+        _connection?.Send(Messages.Shutdown.Instance);
+        _connection?.CompleteSending();
+    }
+
+    /// <summary>Ends the process now, with everything it started.</summary>
+    public void Kill()
+    {
+        try
+        {
+            if (_process is { HasExited: false } process)
+            {
+                process.Kill(entireProcessTree: true);
+            }
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or System.ComponentModel.Win32Exception or NotSupportedException)
+        {
+            // Already gone.
+        }
+
+        _connection?.Close();
+    }
+
+    public async Task WaitForExitAsync(TimeSpan timeout)
+    {
+        if (_process is null)
+        {
+            return;
+        }
+
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            await _process.WaitForExitAsync(cts.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+}

@@ -1,0 +1,210 @@
+using Microsoft.Extensions.Logging;
+using PPSharp.Internal;
+using PPSharp.Scheduling;
+
+namespace PPSharp.Workers;
+
+/// <summary>
+/// Keeps the number of local worker processes at <see cref="Target"/>: starts workers when it grows or one dies,
+/// retires workers (after their running job) when it shrinks, and kills them all on dispose.
+/// </summary>
+internal sealed class LocalWorkerPool : IAsyncDisposable
+{
+    /// <summary>After this many workers in a row fail to start, queued jobs are failed rather than left waiting forever.</summary>
+    private const int FailuresBeforeGivingUp = 3;
+
+    private readonly Lock _gate = new();
+    private readonly Scheduler _scheduler;
+    private readonly ILogger _logger;
+    private readonly string _directory;
+    private readonly List<LocalWorker> _active = [];
+    private readonly HashSet<LocalWorker> _all = [];
+    private int _target;
+    private int _nextSocket;
+    private int _consecutiveFailures;
+    private string? _lastFailure;
+    private bool _disposed;
+
+    public LocalWorkerPool(Scheduler scheduler, bool restart, int maxFrameSize, ILogger logger)
+    {
+        _scheduler = scheduler;
+        Restart = restart;
+        MaxFrameSize = maxFrameSize;
+        _logger = logger;
+        _directory = CreatePrivateDirectory();
+        Command = WorkerCommand.ForThisProcess().WithRuntimeConfigIn(_directory);
+    }
+
+    public WorkerCommand Command { get; }
+
+    public bool Restart { get; }
+
+    public int MaxFrameSize { get; }
+
+    public int Target
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _target;
+            }
+        }
+
+        set
+        {
+            lock (_gate)
+            {
+                _target = value;
+                while (_active.Count < _target && !_disposed)
+                {
+                    StartLocked();
+                }
+
+                while (_active.Count > _target)
+                {
+                    // Prefer workers that are idle or not even started: nothing waits on them.
+                    LocalWorker victim = _active.FirstOrDefault(w => !w.IsReady)
+                        ?? _active.FirstOrDefault(w => w.InFlightCountUnsafe == 0)
+                        ?? _active[^1];
+                    _active.Remove(victim);
+                    if (victim.IsReady)
+                    {
+                        _scheduler.Retire(victim);
+                    }
+                    else
+                    {
+                        victim.Kill();
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>Restart mode: <paramref name="worker"/> has run its job; start its successor now, off the scheduler's lock.</summary>
+    public void ReplaceLater(LocalWorker worker) => ThreadPool.QueueUserWorkItem(
+        static state =>
+        {
+            (LocalWorkerPool pool, LocalWorker worker) = state;
+            pool._scheduler.Retire(worker);
+            lock (pool._gate)
+            {
+                if (pool._active.Remove(worker) && !pool._disposed && pool._active.Count < pool._target)
+                {
+                    pool.StartLocked();
+                }
+            }
+        },
+        (this, worker),
+        preferLocal: false);
+
+    /// <summary>A worker's process has ended (or never started properly).</summary>
+    public void OnWorkerEnded(LocalWorker worker, bool started, string? failure)
+    {
+        bool giveUp = false;
+        lock (_gate)
+        {
+            _all.Remove(worker);
+            bool wasActive = _active.Remove(worker);
+            if (started)
+            {
+                _consecutiveFailures = 0;
+            }
+            else
+            {
+                _consecutiveFailures++;
+                _lastFailure = failure;
+                giveUp = _consecutiveFailures >= FailuresBeforeGivingUp;
+            }
+
+            if (_disposed || !wasActive || _active.Count >= _target)
+            {
+                return;
+            }
+
+            if (!giveUp)
+            {
+                StartLocked();
+            }
+        }
+
+        if (giveUp)
+        {
+            // Nothing hangs: jobs that no worker can take are failed, and starting is retried a little later.
+            _scheduler.FailQueuedIfIdle(() => new WorkerCrashedException($"Local worker processes cannot start: {_lastFailure}"));
+            _ = RetryLaterAsync();
+        }
+    }
+
+    private async Task RetryLaterAsync()
+    {
+        await Task.Delay(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+        lock (_gate)
+        {
+            while (!_disposed && _active.Count < _target)
+            {
+                StartLocked();
+            }
+        }
+    }
+
+    private void StartLocked()
+    {
+        string socket = Path.Combine(_directory, $"w{++_nextSocket}.sock");
+        var worker = new LocalWorker(this, _scheduler, socket, _logger);
+        _active.Add(worker);
+        _all.Add(worker);
+        _ = Task.Run(worker.RunAsync);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        List<LocalWorker> workers;
+        lock (_gate)
+        {
+            _disposed = true;
+            _target = 0;
+            workers = [.. _all];
+            _active.Clear();
+        }
+
+        foreach (LocalWorker worker in workers)
+        {
+            worker.Kill();
+        }
+
+        await Task.WhenAll(workers.Select(w => w.WaitForExitAsync(TimeSpan.FromSeconds(10)))).ConfigureAwait(false);
+        try
+        {
+            Directory.Delete(_directory, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    /// <summary>
+    /// A fresh directory for the workers' sockets, readable by this user only, so no other user can connect in their
+    /// place. Kept short: a Unix socket path must fit in about 100 bytes.
+    /// </summary>
+    private static string CreatePrivateDirectory()
+    {
+        string root = Path.GetTempPath();
+        if (root.Length > 60)
+        {
+            root = "/tmp";
+        }
+
+        string path = Path.Combine(root, $"ppsharp-{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..8]}");
+        if (OperatingSystem.IsWindows())
+        {
+            Directory.CreateDirectory(path);
+        }
+        else
+        {
+            Directory.CreateDirectory(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+
+        return path;
+    }
+}
