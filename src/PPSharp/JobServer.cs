@@ -151,7 +151,7 @@ public sealed partial class JobServer : IDisposable, IAsyncDisposable
             }
         }
 
-        writer.WriteLine(string.Create(c, $"Time elapsed since server creation {Stopwatch.GetElapsedTime(_created).TotalSeconds:R}"));
+        writer.WriteLine(string.Create(c, $"Time elapsed since server creation {(Stopwatch.GetTimestamp() - _created) / (double)Stopwatch.Frequency:R}"));
         writer.WriteLine(string.Create(c, $"{_scheduler.ActiveCount} active tasks, {Ncpus} cores"));
         writer.WriteLine();
     }

@@ -23,6 +23,8 @@ internal sealed class Deque<T>
         Count++;
     }
 
+    public T PeekFirst() => Count > 0 ? _items[_head] : throw new InvalidOperationException("The deque is empty.");
+
     public T RemoveFirst()
     {
         if (Count == 0)

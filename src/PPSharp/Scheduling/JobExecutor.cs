@@ -12,13 +12,8 @@ namespace PPSharp.Scheduling;
 /// </remarks>
 internal abstract class JobExecutor
 {
-    /// <summary>Jobs sent ahead per slot when jobs are short: hides the round trip so throughput is not one job per trip.</summary>
-    private const int PrefetchPerSlot = 32;
-
-    /// <summary>Jobs shorter than this (on average) are "short": below it, a round trip would dominate.</summary>
-    private static readonly double ShortJobTicks = TimeSpan.FromMilliseconds(1).Ticks;
-
-    private double _averageTicks = double.NaN;
+    /// <summary>Short jobs sent ahead per slot: hides the round trip so tiny jobs are not one job per trip.</summary>
+    internal const int PrefetchPerSlot = 32;
 
     /// <summary>"local" for local workers, "host:port" for nodes: the row of the statistics table.</summary>
     public abstract string Node { get; }
@@ -38,15 +33,13 @@ internal abstract class JobExecutor
     /// <summary>False once it is retiring or gone: it gets no new jobs.</summary>
     internal bool Accepting { get; set; } = true;
 
-    /// <summary>
-    /// How many jobs may be in flight: one per slot, so a long job never holds short ones back while another worker
-    /// idles (dynamic load balancing); more when its jobs have proved short, so tiny jobs are pipelined.
-    /// </summary>
-    internal virtual int Window =>
-        Capacity * (_averageTicks < ShortJobTicks ? PrefetchPerSlot : 1);
+    /// <summary>In-flight jobs whose function is not known to be short; while there are any, nothing is sent ahead.</summary>
+    internal int SlowInFlight { get; set; }
 
-    internal void Observe(TimeSpan elapsed) =>
-        _averageTicks = double.IsNaN(_averageTicks) ? elapsed.Ticks : (0.8 * _averageTicks) + (0.2 * elapsed.Ticks);
+    /// <summary>Whether <paramref name="item"/> may be sent now: to a free slot, or ahead of running jobs that are all short.</summary>
+    internal virtual bool CanTake(WorkItem item) =>
+        InFlight.Count < Capacity
+        || (item.Function.IsShort && SlowInFlight == 0 && InFlight.Count < Capacity * PrefetchPerSlot);
 
     /// <summary>Queues a frame on the executor's channel. Never blocks; called under the scheduler's lock.</summary>
     internal abstract void Send(IOutgoingFrame frame);

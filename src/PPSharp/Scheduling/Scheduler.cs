@@ -87,7 +87,8 @@ internal sealed class Scheduler
                 return false;
             }
 
-            executor.Observe(outcome.Elapsed);
+            Forget(executor, item);
+            item.Function.Observe(outcome.Elapsed);
             executor.OnJobCompleted();
             _statistics.Record(outcome.Node, outcome.Elapsed);
             if (!executor.Accepting && executor.InFlight.Count == 0)
@@ -121,6 +122,7 @@ internal sealed class Scheduler
 
             List<WorkItem> held = [.. executor.InFlight.Values.OrderBy(i => i.SendSequence)];
             executor.InFlight.Clear();
+            executor.SlowInFlight = 0;
             if (blame is not null && held.Count > 0)
             {
                 running = held[0];
@@ -184,6 +186,7 @@ internal sealed class Scheduler
                 executor.Accepting = false;
                 pending.AddRange(executor.InFlight.Values);
                 executor.InFlight.Clear();
+                executor.SlowInFlight = 0;
             }
 
             _executors.Clear();
@@ -200,21 +203,33 @@ internal sealed class Scheduler
         }
     }
 
+    private static void Forget(JobExecutor executor, WorkItem item)
+    {
+        if (item.SentAsSlow)
+        {
+            executor.SlowInFlight--;
+        }
+    }
+
+    /// <summary>
+    /// Hands queued jobs out, oldest first, each to the executor with the most free slots (the first listed on ties,
+    /// so local workers before nodes). Stops at the first job no executor can take, so order is kept.
+    /// </summary>
     private void DispatchLocked()
     {
         while (_queue.Count > 0)
         {
+            WorkItem item = _queue.PeekFirst();
             JobExecutor? best = null;
             int bestFree = int.MinValue;
             foreach (JobExecutor executor in _executors)
             {
-                int inFlight = executor.InFlight.Count;
-                if (!executor.Accepting || inFlight >= executor.Window)
+                if (!executor.Accepting || !executor.CanTake(item))
                 {
                     continue;
                 }
 
-                int free = executor.Capacity - inFlight;
+                int free = executor.Capacity - executor.InFlight.Count;
                 if (free > bestFree)
                 {
                     best = executor;
@@ -227,8 +242,14 @@ internal sealed class Scheduler
                 return;
             }
 
-            WorkItem item = _queue.RemoveFirst();
+            _queue.RemoveFirst();
             item.SendSequence = ++_sendSequence;
+            item.SentAsSlow = !item.Function.IsShort;
+            if (item.SentAsSlow)
+            {
+                best.SlowInFlight++;
+            }
+
             best.InFlight.Add(item.Id, item);
             if (best.DefinedFunctions.Add(item.Function.Id))
             {

@@ -20,6 +20,9 @@ internal abstract class WorkItem(long id, FunctionDefinition function, ReadOnlyM
     /// <summary>Order in which the item was handed to its current executor; the oldest is the one running.</summary>
     internal long SendSequence { get; set; }
 
+    /// <summary>Whether it counted as slow (see <see cref="JobExecutor.SlowInFlight"/>) when it was sent.</summary>
+    internal bool SentAsSlow { get; set; }
+
     public MessageType Type => MessageType.RunJob;
 
     /// <summary>RunJob payload: job id (uint64), function id (int32), then the body as is.</summary>

@@ -48,7 +48,8 @@ internal sealed class LocalWorker : JobExecutor
 
     public override int Capacity => 1;
 
-    internal override int Window => _pool.Restart ? 1 : base.Window;
+    /// <summary>Restart mode runs one job per process, so nothing is sent ahead.</summary>
+    internal override bool CanTake(WorkItem item) => _pool.Restart ? InFlight.Count == 0 : base.CanTake(item);
 
     public int ProcessId { get; private set; }
 

@@ -32,6 +32,7 @@ internal sealed class LocalWorkerPool : IAsyncDisposable
         MaxFrameSize = maxFrameSize;
         _logger = logger;
         _directory = CreatePrivateDirectory();
+        AppDomain.CurrentDomain.ProcessExit += OnProcessExit;
         Command = WorkerCommand.ForThisProcess().WithRuntimeConfigIn(_directory);
     }
 
@@ -157,8 +158,22 @@ internal sealed class LocalWorkerPool : IAsyncDisposable
         _ = Task.Run(worker.RunAsync);
     }
 
+    /// <summary>A process that exits without disposing its server still ends its workers and removes its sockets.</summary>
+    private void OnProcessExit(object? sender, EventArgs e)
+    {
+        List<LocalWorker> workers;
+        lock (_gate)
+        {
+            workers = [.. _all];
+        }
+
+        workers.ForEach(w => w.Kill());
+        DeleteDirectory(_directory);
+    }
+
     public async ValueTask DisposeAsync()
     {
+        AppDomain.CurrentDomain.ProcessExit -= OnProcessExit;
         List<LocalWorker> workers;
         lock (_gate)
         {
@@ -174,12 +189,53 @@ internal sealed class LocalWorkerPool : IAsyncDisposable
         }
 
         await Task.WhenAll(workers.Select(w => w.WaitForExitAsync(TimeSpan.FromSeconds(10)))).ConfigureAwait(false);
+        DeleteDirectory(_directory);
+    }
+
+    private static void DeleteDirectory(string path)
+    {
         try
         {
-            Directory.Delete(_directory, recursive: true);
+            Directory.Delete(path, recursive: true);
         }
-        catch (IOException)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
+        }
+    }
+
+    /// <summary>Removes the socket directories of job servers whose process is gone (killed before it could clean up).</summary>
+    private static void DeleteStaleDirectories(string root)
+    {
+        try
+        {
+            foreach (string path in Directory.EnumerateDirectories(root, "ppsharp-*"))
+            {
+                string[] parts = Path.GetFileName(path).Split('-');
+                if (parts.Length == 3 && int.TryParse(parts[1], out int pid) && pid != Environment.ProcessId && !IsAlive(pid))
+                {
+                    DeleteDirectory(path);
+                }
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+        }
+    }
+
+    private static bool IsAlive(int pid)
+    {
+        try
+        {
+            using var process = System.Diagnostics.Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
         }
     }
 
@@ -195,6 +251,7 @@ internal sealed class LocalWorkerPool : IAsyncDisposable
             root = "/tmp";
         }
 
+        DeleteStaleDirectories(root);
         string path = Path.Combine(root, $"ppsharp-{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..8]}");
         if (OperatingSystem.IsWindows())
         {
