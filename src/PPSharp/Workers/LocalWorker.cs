@@ -53,8 +53,8 @@ internal sealed class LocalWorker : JobExecutor
 
     public int ProcessId { get; private set; }
 
-    /// <summary>True once connected and handed to the scheduler.</summary>
-    public bool IsReady { get; private set; }
+    /// <summary>True once connected and handed to the scheduler; set by the pool under its lock.</summary>
+    public bool IsReady { get; set; }
 
     /// <summary>Starts the process, waits for it to connect, serves it until it ends, then tells the pool.</summary>
     public async Task RunAsync()
@@ -77,9 +77,15 @@ internal sealed class LocalWorker : JobExecutor
             return;
         }
 
-        IsReady = true;
-        Log.WorkerReady(_logger, ProcessId);
-        _scheduler.AddExecutor(this);
+        if (_pool.TryJoin(this))
+        {
+            Log.WorkerReady(_logger, ProcessId);
+        }
+        else
+        {
+            Kill(); // Retired while it was starting.
+        }
+
         Exception? reason = await _connection!.Completion.ConfigureAwait(false);
         await OnChannelClosedAsync(reason).ConfigureAwait(false);
         await _connection.DisposeAsync().ConfigureAwait(false);

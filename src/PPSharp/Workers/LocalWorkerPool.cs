@@ -82,6 +82,25 @@ internal sealed class LocalWorkerPool : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// A started worker asks to receive jobs. Decided under the pool's lock, so a worker the pool has just decided to
+    /// drop (the count shrank while it started) is never handed a job.
+    /// </summary>
+    public bool TryJoin(LocalWorker worker)
+    {
+        lock (_gate)
+        {
+            if (_disposed || !_active.Contains(worker))
+            {
+                return false;
+            }
+
+            worker.IsReady = true;
+            _scheduler.AddExecutor(worker);
+            return true;
+        }
+    }
+
     /// <summary>Restart mode: <paramref name="worker"/> has run its job; start its successor now, off the scheduler's lock.</summary>
     public void ReplaceLater(LocalWorker worker) => ThreadPool.QueueUserWorkItem(
         static state =>
