@@ -131,6 +131,9 @@ public class Job
             case OutcomeKind.Succeeded:
                 AcceptResult(outcome.Result ?? []);
                 break;
+            case OutcomeKind.Failed when outcome.ErrorType == typeof(WorkerCrashedException).FullName:
+                Fail(new WorkerCrashedException($"Job {Id} failed on {outcome.Node}: {outcome.ErrorMessage}", outcome.Node, null));
+                break;
             case OutcomeKind.Failed:
                 Fail(new JobFailedException(
                     $"Job {Id} failed on {outcome.Node}: {outcome.ErrorType}: {outcome.ErrorMessage}",

@@ -1,8 +1,8 @@
 using System.Diagnostics;
-using System.Globalization;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using PPSharp.Internal;
+using PPSharp.Remote;
 using PPSharp.Scheduling;
 using PPSharp.Serialization;
 using PPSharp.Workers;
@@ -31,6 +31,7 @@ public sealed partial class JobServer : IDisposable, IAsyncDisposable
     private readonly Scheduler _scheduler;
     private readonly LocalWorkerPool _pool;
     private readonly FunctionCatalog _catalog = new();
+    private readonly RemoteNode[] _nodes;
     private readonly GroupTracker _groups = new();
     private readonly bool _loggingConfigured;
     private readonly long _created = Stopwatch.GetTimestamp();
@@ -39,8 +40,8 @@ public sealed partial class JobServer : IDisposable, IAsyncDisposable
 
     /// <summary>Starts a job server with <paramref name="ncpus"/> local worker processes.</summary>
     /// <param name="ncpus">Number of local workers; null (the default) detects it (<see cref="DetectNcpus"/>); 0 runs nothing locally.</param>
-    /// <param name="ppservers">Remote nodes; not supported yet, must be null or empty.</param>
-    /// <param name="secret">Shared secret for remote nodes.</param>
+    /// <param name="ppservers">Remote <c>ppserver</c> nodes, "host" or "host:port" (port 60000 when omitted).</param>
+    /// <param name="secret">The nodes' shared secret.</param>
     /// <param name="restart">Start a fresh worker process for every job.</param>
     /// <param name="socketTimeout">How long a silent remote peer is trusted.</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="ncpus"/> is negative.</exception>
@@ -59,10 +60,9 @@ public sealed partial class JobServer : IDisposable, IAsyncDisposable
         int ncpus = options.Ncpus ?? DetectNcpus();
         ArgumentOutOfRangeException.ThrowIfNegative(ncpus, nameof(options.Ncpus));
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxMessageSize, 1024, nameof(options.MaxMessageSize));
-        if (options.PpServers.Count > 0)
-        {
-            throw new NotSupportedException("Remote nodes (ppservers) are not supported by this version of PPSharp yet; only local workers are.");
-        }
+        (string Host, int Port)[] nodes = [.. options.PpServers.Select(RemoteNode.Parse).Distinct()];
+        TimeSpan socketTimeout = options.SocketTimeout ?? JobServerOptions.DefaultSocketTimeout;
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(socketTimeout, TimeSpan.Zero, nameof(options.SocketTimeout));
 
         if (Environment.GetEnvironmentVariable(WorkerEnvironment.Endpoint) is not null)
         {
@@ -77,6 +77,13 @@ public sealed partial class JobServer : IDisposable, IAsyncDisposable
         _scheduler = new Scheduler(_statistics);
         _pool = new LocalWorkerPool(_scheduler, options.Restart, options.MaxMessageSize, _logger);
         _pool.Target = ncpus;
+        _nodes = [.. nodes.Select(n => new RemoteNode(n.Host, n.Port, options.Secret, _scheduler, _logger, socketTimeout, options.MaxMessageSize))];
+        foreach (RemoteNode node in _nodes)
+        {
+            _statistics.Ensure(node.Node);
+            node.Start(); // Connections are made in the background: Submit never waits for the network.
+        }
+
         Log.ServerStarted(_logger, ncpus);
     }
 
@@ -106,9 +113,20 @@ public sealed partial class JobServer : IDisposable, IAsyncDisposable
 
     internal CallbackDispatcher Callbacks { get; } = new();
 
-    /// <summary>The nodes jobs can run on now and their worker counts: "local" for this machine's workers.</summary>
-    public IReadOnlyDictionary<string, int> GetActiveNodes() =>
-        new Dictionary<string, int>(StringComparer.Ordinal) { ["local"] = Ncpus };
+    /// <summary>The nodes jobs can run on now and their worker counts: "local" for this machine's workers, and each connected remote node as "host:port".</summary>
+    public IReadOnlyDictionary<string, int> GetActiveNodes()
+    {
+        var nodes = new Dictionary<string, int>(StringComparer.Ordinal) { ["local"] = Ncpus };
+        foreach (RemoteNode node in _nodes)
+        {
+            if (node.IsConnected)
+            {
+                nodes[node.Node] = node.Capacity;
+            }
+        }
+
+        return nodes;
+    }
 
     /// <summary>Per-node execution statistics: "local" always, and each node that has run a job.</summary>
     public IReadOnlyDictionary<string, NodeStats> GetStats()
@@ -130,30 +148,7 @@ public sealed partial class JobServer : IDisposable, IAsyncDisposable
     public void PrintStats(TextWriter writer)
     {
         ArgumentNullException.ThrowIfNull(writer);
-        IReadOnlyDictionary<string, NodeStats> stats = GetStats();
-        double total = stats.Values.Sum(s => s.JobCount);
-        CultureInfo c = CultureInfo.InvariantCulture;
-        writer.WriteLine("Job execution statistics:");
-        writer.WriteLine(" job count | % of all jobs | job time sum | time per job | job server");
-        foreach ((string node, NodeStats stat) in stats)
-        {
-            if (stat.JobCount > 0)
-            {
-                double seconds = stat.JobTime.TotalSeconds;
-                writer.WriteLine(string.Format(
-                    c,
-                    "    {0,6} |        {1,6:F2} |     {2,8:F4} |  {3,11:F6} | {4}",
-                    stat.JobCount,
-                    100.0 * stat.JobCount / total,
-                    seconds,
-                    seconds / stat.JobCount,
-                    node));
-            }
-        }
-
-        writer.WriteLine(string.Create(c, $"Time elapsed since server creation {(Stopwatch.GetTimestamp() - _created) / (double)Stopwatch.Frequency:R}"));
-        writer.WriteLine(string.Create(c, $"{_scheduler.ActiveCount} active tasks, {Ncpus} cores"));
-        writer.WriteLine();
+        StatisticsTable.Print(writer, _statistics.Snapshot(), _created, _scheduler.ActiveCount, Ncpus);
     }
 
     /// <summary>Blocks until every job submitted so far (of <paramref name="group"/>, or all if null) has finished and its callback has run.</summary>
@@ -201,6 +196,7 @@ public sealed partial class JobServer : IDisposable, IAsyncDisposable
         }
 
         _scheduler.Close(() => new DestroyedServerException("The job server was destroyed before the job finished."));
+        await Task.WhenAll(_nodes.Select(n => n.DisposeAsync().AsTask())).ConfigureAwait(false);
         await _pool.DisposeAsync().ConfigureAwait(false);
         Log.ServerDestroyed(_logger);
     }

@@ -11,16 +11,22 @@ public sealed class JobServerOptions
     /// <summary>Number of local worker processes; null (the default) means <see cref="JobServer.DetectNcpus"/>, 0 means none.</summary>
     public int? Ncpus { get; set; }
 
-    /// <summary>Remote <c>ppserver</c> nodes as "host" or "host:port" (port 60000 when omitted). Not supported yet: must be empty.</summary>
+    /// <summary>The default for <see cref="SocketTimeout"/>.</summary>
+    public static readonly TimeSpan DefaultSocketTimeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Remote <c>ppserver</c> nodes as "host" or "host:port" (port 60000 when omitted). They are connected in the
+    /// background, retried every few seconds while unreachable, and used as soon as they answer.
+    /// </summary>
     public IList<string> PpServers { get; } = [];
 
-    /// <summary>Shared secret for authenticating to remote nodes.</summary>
+    /// <summary>The shared secret the nodes were started with (<c>ppserver -s</c>); it never crosses the network.</summary>
     public string? Secret { get; set; }
 
     /// <summary>Start a fresh worker process for every job (ppft's <c>restart</c>), for code that leaks or keeps global state.</summary>
     public bool Restart { get; set; }
 
-    /// <summary>How long a silent remote peer is trusted.</summary>
+    /// <summary>How long a silent node is trusted before its jobs are rescheduled elsewhere (<see cref="DefaultSocketTimeout"/> if null). Nodes are pinged every few seconds, so a busy node is never taken for a dead one.</summary>
     public TimeSpan? SocketTimeout { get; set; }
 
     /// <summary>Where PPSharp logs (worker starts and crashes, callback failures). Null (the default) logs nothing.</summary>

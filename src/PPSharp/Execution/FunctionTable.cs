@@ -1,40 +1,44 @@
 using System.Buffers;
 using System.Collections.Concurrent;
-using MessagePack;
 using PPSharp.Serialization;
 
 namespace PPSharp.Execution;
 
 /// <summary>
-/// The worker's cache of functions by id. A definition is stored as received and loaded at first use, on the thread
+/// The worker's cache of functions by id. A definition is parsed when received and loaded at first use, on the thread
 /// that runs jobs; a definition that fails to load fails each job that uses it, with the reason, and nothing else.
 /// </summary>
-internal sealed class FunctionTable(TypeLoader types)
+/// <remarks>
+/// A description whose assemblies carry paths (sent by a node, for code shipped from a client) is loaded into a
+/// <see cref="CodeLoadContext"/> for that set of assemblies, so code from different clients, or different versions of
+/// one assembly, never collide. A description without paths uses the worker's own assemblies (local workers).
+/// </remarks>
+internal sealed class FunctionTable
 {
     private readonly ConcurrentDictionary<int, Lazy<LoadedFunction>> _functions = new();
+    private readonly ConcurrentDictionary<string, TypeLoader> _loaders = new(StringComparer.Ordinal);
 
     /// <summary>Stores a DefineFunction payload. Called on the read loop: cheap, no loading here.</summary>
     public void Define(ReadOnlySequence<byte> payload)
     {
-        byte[] copy = payload.ToArray();
-        var reader = new MessagePackReader(copy);
-        if (reader.ReadArrayHeader() != 8)
-        {
-            throw new PPSharp.Protocol.ProtocolException("A DefineFunction payload must be an array of 8.");
-        }
-
-        int id = reader.ReadInt32();
-        _functions[id] = new Lazy<LoadedFunction>(() =>
-        {
-            var body = new MessagePackReader(copy);
-            body.ReadArrayHeader();
-            body.ReadInt32();
-            return LoadedFunction.Load(ref body, types);
-        });
+        FunctionDescription description = FunctionDescription.Read(payload);
+        _functions[description.Id] = new Lazy<LoadedFunction>(() => LoadedFunction.Load(description, LoaderFor(description.Code)));
     }
 
     public LoadedFunction Get(int id) =>
         _functions.TryGetValue(id, out Lazy<LoadedFunction>? function)
             ? function.Value
             : throw new PPSharp.Protocol.ProtocolException($"Job for function {id}, which was never defined on this channel.");
+
+    private TypeLoader LoaderFor(CodeAssembly[] code)
+    {
+        CodeAssembly[] shipped = [.. code.Where(c => c.Path is not null)];
+        if (shipped.Length == 0)
+        {
+            return TypeLoader.Default;
+        }
+
+        string key = string.Join(",", shipped.Select(c => c.Sha256).Order(StringComparer.Ordinal));
+        return _loaders.GetOrAdd(key, _ => new CodeLoadContext(shipped).Types);
+    }
 }

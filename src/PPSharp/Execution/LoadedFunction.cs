@@ -22,6 +22,9 @@ internal sealed class LoadedFunction
     private static readonly MethodInfo AwaitValueTaskMethod = typeof(LoadedFunction).GetMethod(nameof(AwaitValueTask), BindingFlags.NonPublic | BindingFlags.Static)!;
 
     private readonly MethodInvoker _invoker;
+
+    /// <summary>Serializer options whose type names resolve where this function's code was loaded.</summary>
+    public JobSerializerOptions Options { get; private init; } = JobSerializerOptions.Local;
     private readonly TargetKind _kind;
     private readonly Type? _targetType;
     private readonly ClosureShape? _closure;
@@ -67,21 +70,21 @@ internal sealed class LoadedFunction
         _result = value is null ? null : WriteBoxedMethod.MakeGenericMethod(value).CreateDelegate<BoxedWriter>();
     }
 
-    /// <summary>Resolves a DefineFunction payload; returns its id and the function, or throws what went wrong.</summary>
-    public static LoadedFunction Load(ref MessagePackReader reader, TypeLoader types)
+    /// <summary>Resolves a function description with <paramref name="types"/>, or throws what went wrong.</summary>
+    public static LoadedFunction Load(FunctionDescription description, TypeLoader types)
     {
-        Type delegateType = types.Load(reader.ReadString()!);
-        Type declaringType = types.Load(reader.ReadString()!);
-        int token = reader.ReadInt32();
-        var generic = new Type[reader.ReadArrayHeader()];
-        for (int i = 0; i < generic.Length; i++)
+        Type delegateType = types.Load(description.DelegateType);
+        Type declaringType = types.Load(description.DeclaringType);
+        int token = description.MethodToken;
+        Type[] generic = [.. description.GenericArguments.Select(types.Load)];
+        TargetKind kind = description.Kind;
+        Type? targetType = description.TargetType is { } name ? types.Load(name) : null;
+        ClosureShape? closure = null;
+        if (!description.Closure.IsEmpty)
         {
-            generic[i] = types.Load(reader.ReadString()!);
+            var reader = new MessagePackReader(description.Closure);
+            closure = ClosureShape.ReadDescription(ref reader, types);
         }
-
-        var kind = (TargetKind)reader.ReadByte();
-        Type? targetType = reader.TryReadNil() ? null : types.Load(reader.ReadString()!);
-        ClosureShape? closure = reader.TryReadNil() ? null : ClosureShape.ReadDescription(ref reader, types);
 
         var method = declaringType.Module.ResolveMethod(token) as MethodInfo
             ?? throw new PayloadSerializationException($"the token {token} in {declaringType} does not name a method here.");
@@ -95,13 +98,14 @@ internal sealed class LoadedFunction
             method = method.MakeGenericMethod(generic);
         }
 
-        return new LoadedFunction(method, delegateType, kind, targetType, closure);
+        return new LoadedFunction(method, delegateType, kind, targetType, closure) { Options = new JobSerializerOptions(types) };
     }
 
     /// <summary>Runs one job: reads target and arguments from <paramref name="body"/>, invokes, awaits, writes the result.</summary>
     /// <exception cref="JobCodeException">The function itself threw (the inner exception).</exception>
-    public void Run(ReadOnlySequence<byte> body, IBufferWriter<byte> result, MessagePackSerializerOptions options)
+    public void Run(ReadOnlySequence<byte> body, IBufferWriter<byte> result)
     {
+        MessagePackSerializerOptions options = Options;
         var reader = new MessagePackReader(body);
         object? target = _kind switch
         {

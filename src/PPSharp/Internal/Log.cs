@@ -37,4 +37,40 @@ internal static partial class Log
 
     [LoggerMessage(11, LogLevel.Information, "Job server destroyed")]
     public static partial void ServerDestroyed(ILogger logger);
+
+    [LoggerMessage(20, LogLevel.Information, "ppserver listening on {EndPoint} with {Workers} workers")]
+    public static partial void NodeListening(ILogger logger, string endPoint, int workers);
+
+    [LoggerMessage(21, LogLevel.Information, "Node stopped")]
+    public static partial void NodeStopped(ILogger logger);
+
+    [LoggerMessage(22, LogLevel.Information, "No client for {Seconds} s: idle timeout")]
+    public static partial void NodeIdle(ILogger logger, double seconds);
+
+    [LoggerMessage(23, LogLevel.Warning, "Authentication failed from {Peer}: {Reason}")]
+    public static partial void AuthenticationFailed(ILogger logger, string peer, string reason);
+
+    [LoggerMessage(24, LogLevel.Information, "Client {Peer} connected")]
+    public static partial void ClientConnected(ILogger logger, string peer);
+
+    [LoggerMessage(25, LogLevel.Information, "Client {Peer} disconnected")]
+    public static partial void ClientDisconnected(ILogger logger, string peer);
+
+    [LoggerMessage(26, LogLevel.Warning, "Client {Peer} was silent for longer than the socket timeout")]
+    public static partial void ClientSilent(ILogger logger, string peer);
+
+    [LoggerMessage(27, LogLevel.Warning, "Client {Peer} broke the protocol: {Reason}")]
+    public static partial void ClientProtocolError(ILogger logger, string peer, string reason);
+
+    [LoggerMessage(28, LogLevel.Information, "Connected to node {Node} ({Workers} workers)")]
+    public static partial void NodeConnected(ILogger logger, string node, int workers);
+
+    [LoggerMessage(29, LogLevel.Warning, "Lost node {Node}: {Reason}")]
+    public static partial void NodeLost(ILogger logger, string node, string reason);
+
+    [LoggerMessage(30, LogLevel.Debug, "Cannot reach node {Node}: {Reason}")]
+    public static partial void NodeUnreachable(ILogger logger, string node, string reason);
+
+    [LoggerMessage(31, LogLevel.Error, "Node {Node} refused this client: {Reason}")]
+    public static partial void NodeRefused(ILogger logger, string node, string reason);
 }

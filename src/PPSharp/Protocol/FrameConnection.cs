@@ -27,7 +27,7 @@ internal sealed class FrameConnection : IAsyncDisposable
         new UnboundedChannelOptions { SingleReader = true, SingleWriter = false, AllowSynchronousContinuations = false });
 
     private readonly FrameHandler _onFrame;
-    private readonly int _maxPayload;
+    private volatile int _maxPayload;
     private readonly CancellationTokenSource _closing = new();
     private readonly TaskCompletionSource<Exception?> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task? _readLoop;
@@ -43,6 +43,16 @@ internal sealed class FrameConnection : IAsyncDisposable
         _reader = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 64 * 1024, minimumReadSize: 16 * 1024, leaveOpen: true));
         _writer = PipeWriter.Create(stream, new StreamPipeWriterOptions(minimumBufferSize: 64 * 1024, leaveOpen: true));
         _counter = new FrameCodec.CountingWriter(_writer);
+    }
+
+    /// <summary>
+    /// The largest payload accepted. Starts small on network connections (nothing but the handshake is read before
+    /// authentication) and is raised once the peer is authenticated.
+    /// </summary>
+    public int MaxPayload
+    {
+        get => _maxPayload;
+        set => _maxPayload = value;
     }
 
     /// <summary>Completes when the connection has ended: <see langword="null"/> for a clean end of stream, else the reason.</summary>

@@ -23,4 +23,31 @@ internal enum MessageType : byte
 
     /// <summary>Client to worker: finish the jobs already sent, then exit.</summary>
     Shutdown = 6,
+
+    /// <summary>First frame each way on a node connection: protocol version, role, fresh nonce.</summary>
+    NodeHello = 7,
+
+    /// <summary>Proof of the shared secret: HMAC-SHA256 over both nonces and the sender's role.</summary>
+    AuthProof = 8,
+
+    /// <summary>Node to client, once the client is authenticated: the node's worker count.</summary>
+    NodeInfo = 9,
+
+    /// <summary>Either way: why the connection is being closed (bad version, failed authentication).</summary>
+    Error = 10,
+
+    /// <summary>Node to client: the SHA-256s of assemblies the node does not have.</summary>
+    NeedAssemblies = 11,
+
+    /// <summary>Client to node: one assembly's SHA-256 and bytes.</summary>
+    AssemblyData = 12,
+
+    /// <summary>Client to node: are you there? (heartbeat)</summary>
+    Ping = 13,
+
+    /// <summary>Node to client: yes (heartbeat answer).</summary>
+    Pong = 14,
+
+    /// <summary>Node to client: the node is shutting down; reschedule its jobs elsewhere now.</summary>
+    Leaving = 15,
 }

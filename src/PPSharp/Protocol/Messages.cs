@@ -67,6 +67,25 @@ internal static class Messages
         }
     }
 
+    /// <summary>Reads a JobSucceeded or JobFailed payload into the job id and its outcome on <paramref name="node"/>.</summary>
+    public static (long JobId, PPSharp.Scheduling.WorkOutcome Outcome) ReadResult(MessageType type, ReadOnlySequence<byte> payload, string node)
+    {
+        try
+        {
+            var reader = new MessagePackReader(payload);
+            long id = (long)reader.ReadUInt64();
+            var elapsed = TimeSpan.FromTicks(reader.ReadInt64());
+            string? output = reader.ReadString();
+            return (id, type == MessageType.JobSucceeded
+                ? new PPSharp.Scheduling.WorkOutcome(PPSharp.Scheduling.OutcomeKind.Succeeded, node, elapsed, output, Result: payload.Slice(reader.Position).ToArray())
+                : new PPSharp.Scheduling.WorkOutcome(PPSharp.Scheduling.OutcomeKind.Failed, node, elapsed, output, ErrorType: reader.ReadString(), ErrorMessage: reader.ReadString(), ErrorStackTrace: reader.ReadString()));
+        }
+        catch (Exception ex) when (ex is MessagePackSerializationException or EndOfStreamException)
+        {
+            throw new ProtocolException($"a malformed {type} payload: {ex.Message}");
+        }
+    }
+
     /// <summary>Shutdown: empty.</summary>
     public sealed class Shutdown : IOutgoingFrame
     {

@@ -18,6 +18,9 @@ internal abstract class JobExecutor
     /// <summary>"local" for local workers, "host:port" for nodes: the row of the statistics table.</summary>
     public abstract string Node { get; }
 
+    /// <summary>0 for local workers, 1 for remote nodes: local workers get jobs first; nodes take the overflow.</summary>
+    public virtual int Priority => 0;
+
     /// <summary>How many jobs it runs at the same time.</summary>
     public abstract int Capacity { get; }
 

@@ -58,6 +58,8 @@ internal sealed class Scheduler
     {
         lock (_gate)
         {
+            executor.Accepting = true;
+            executor.DefinedFunctions.Clear(); // a new channel knows no functions yet
             _executors.Add(executor);
             DispatchLocked();
         }
@@ -151,6 +153,21 @@ internal sealed class Scheduler
         }
     }
 
+    /// <summary>Takes out of the queue (without completing them) the jobs that match: a node drops a departed client's jobs.</summary>
+    public void RemoveQueued(Func<WorkItem, bool> match)
+    {
+        lock (_gate)
+        {
+            foreach (WorkItem item in _queue.RemoveAll())
+            {
+                if (!match(item))
+                {
+                    _queue.AddLast(item);
+                }
+            }
+        }
+    }
+
     /// <summary>Fails every job that is waiting for a place to run, while no executor can take them.</summary>
     public void FailQueuedIfIdle(Func<Exception> error)
     {
@@ -212,8 +229,9 @@ internal sealed class Scheduler
     }
 
     /// <summary>
-    /// Hands queued jobs out, oldest first, each to the executor with the most free slots (the first listed on ties,
-    /// so local workers before nodes). Stops at the first job no executor can take, so order is kept.
+    /// Hands queued jobs out, oldest first: to a free slot if there is one (local workers before nodes, then the node
+    /// with the most free capacity), else ahead to the least loaded executor that accepts it. Stops at the first job no
+    /// executor can take, so order is kept.
     /// </summary>
     private void DispatchLocked()
     {
@@ -221,7 +239,7 @@ internal sealed class Scheduler
         {
             WorkItem item = _queue.PeekFirst();
             JobExecutor? best = null;
-            int bestFree = int.MinValue;
+            (int Busy, int Priority, int Taken) bestRank = (int.MaxValue, int.MaxValue, int.MaxValue);
             foreach (JobExecutor executor in _executors)
             {
                 if (!executor.Accepting || !executor.CanTake(item))
@@ -229,11 +247,13 @@ internal sealed class Scheduler
                     continue;
                 }
 
-                int free = executor.Capacity - executor.InFlight.Count;
-                if (free > bestFree)
+                // A free slot first; then local before remote; then the least loaded relative to its capacity.
+                int inFlight = executor.InFlight.Count;
+                (int, int, int) rank = (inFlight < executor.Capacity ? 0 : 1, executor.Priority, (int)(1000L * inFlight / Math.Max(1, executor.Capacity)));
+                if (rank.CompareTo(bestRank) < 0)
                 {
                     best = executor;
-                    bestFree = free;
+                    bestRank = rank;
                 }
             }
 

@@ -27,10 +27,8 @@ internal enum TargetKind : byte
 /// type, target type), built once with its closure analysis and its encoded description, then reused by every job.
 /// </summary>
 /// <remarks>
-/// DefineFunction payload, a MessagePack array of 8:
-/// <c>[id, delegate type, declaring type, method token, [method generic arguments], target kind, target type or nil, closure description or nil]</c>.
-/// Types are assembly-qualified names (the worker loads the same assemblies); the method is its metadata token in the
-/// declaring type's module, exact even for overloads and generic methods.
+/// The description (<see cref="FunctionDescription"/>) names types by assembly-qualified name and the method by its
+/// metadata token in the declaring type's module, exact even for overloads and generic methods.
 /// </remarks>
 internal sealed class FunctionCatalog
 {
@@ -86,42 +84,36 @@ internal sealed class FunctionCatalog
             : null;
 
         int id = Interlocked.Increment(ref _nextId);
-        var buffer = new System.Buffers.ArrayBufferWriter<byte>(256);
-        var writer = new MessagePackWriter(buffer);
-        writer.WriteArrayHeader(8);
-        writer.Write(id);
-        writer.Write(TypeLoader.GetName(delegateType));
-        writer.Write(TypeLoader.GetName(method.DeclaringType!));
-        writer.Write(method.MetadataToken);
-        Type[] generic = method.IsGenericMethod ? method.GetGenericArguments() : [];
-        writer.WriteArrayHeader(generic.Length);
-        foreach (Type argument in generic)
-        {
-            writer.Write(TypeLoader.GetName(argument));
-        }
-
-        writer.Write((byte)kind);
-        if (kind is TargetKind.Object or TargetKind.FirstArgument)
-        {
-            writer.Write(TypeLoader.GetName(targetType!));
-        }
-        else
-        {
-            writer.WriteNil();
-        }
-
+        byte[]? closureDescription = null;
         if (closure is not null)
         {
+            var buffer = new System.Buffers.ArrayBufferWriter<byte>(128);
+            var writer = new MessagePackWriter(buffer);
             closure.WriteDescription(ref writer);
-        }
-        else
-        {
-            writer.WriteNil();
+            writer.Flush();
+            closureDescription = buffer.WrittenSpan.ToArray();
         }
 
-        writer.Flush();
-        return new FunctionInfo(new FunctionDefinition(id, buffer.WrittenSpan.ToArray()), kind, targetType, closure);
+        Type[] generic = method.IsGenericMethod ? method.GetGenericArguments() : [];
+        IEnumerable<Type> types = [delegateType, method.DeclaringType!, .. generic, .. targetType is null ? [] : new[] { targetType }];
+        var description = new FunctionDescription(
+            id,
+            TypeLoader.GetName(delegateType),
+            TypeLoader.GetName(method.DeclaringType!),
+            method.MetadataToken,
+            [.. generic.Select(TypeLoader.GetName)],
+            kind,
+            kind is TargetKind.Object or TargetKind.FirstArgument ? TypeLoader.GetName(targetType!) : null,
+            closureDescription,
+            CodeSets.For(types.SelectMany(AssembliesOf).Distinct()));
+        return new FunctionInfo(new FunctionDefinition(id, description.ToPayload()), kind, targetType, closure);
     }
+
+    /// <summary>The assemblies a type's name refers to: its own and those of its generic arguments.</summary>
+    private static IEnumerable<System.Reflection.Assembly> AssembliesOf(Type type) =>
+        type.IsGenericType
+            ? [type.Assembly, .. type.GetGenericArguments().SelectMany(AssembliesOf)]
+            : type.HasElementType ? AssembliesOf(type.GetElementType()!) : [type.Assembly];
 }
 
 /// <summary>A function as the caller knows it: its definition for the wire, and how to write its target for each job.</summary>

@@ -2,7 +2,6 @@ using System.Buffers;
 using System.Diagnostics;
 using System.Net.Sockets;
 using System.Security.Cryptography;
-using MessagePack;
 using Microsoft.Extensions.Logging;
 using PPSharp.Internal;
 using PPSharp.Protocol;
@@ -188,13 +187,7 @@ internal sealed class LocalWorker : JobExecutor
                 break;
             case MessageType.JobSucceeded:
             case MessageType.JobFailed:
-                var reader = new MessagePackReader(payload);
-                long id = (long)reader.ReadUInt64();
-                var elapsed = TimeSpan.FromTicks(reader.ReadInt64());
-                string? output = reader.ReadString();
-                WorkOutcome outcome = type == MessageType.JobSucceeded
-                    ? new WorkOutcome(OutcomeKind.Succeeded, Node, elapsed, output, Result: payload.Slice(reader.Position).ToArray())
-                    : new WorkOutcome(OutcomeKind.Failed, Node, elapsed, output, ErrorType: reader.ReadString(), ErrorMessage: reader.ReadString(), ErrorStackTrace: reader.ReadString());
+                (long id, WorkOutcome outcome) = Messages.ReadResult(type, payload, Node);
                 if (!_scheduler.Complete(this, id, outcome))
                 {
                     throw new ProtocolException($"result for job {id}, which is not in flight on this worker.");

@@ -40,7 +40,7 @@ internal static class WorkerHost
         }
 
         var jobs = Channel.CreateUnbounded<IncomingJob>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
-        var functions = new FunctionTable(TypeLoader.Default);
+        var functions = new FunctionTable();
         bool shuttingDown = false;
         var connection = new FrameConnection(new NetworkStream(socket, ownsSocket: true), maxFrame, (type, payload) =>
         {
@@ -98,7 +98,7 @@ internal static class WorkerHost
         Exception? error = null;
         try
         {
-            functions.Get(job.FunctionId).Run(new ReadOnlySequence<byte>(job.Body), results, JobSerializerOptions.Local);
+            functions.Get(job.FunctionId).Run(new ReadOnlySequence<byte>(job.Body), results);
         }
         catch (JobCodeException ex)
         {

@@ -1,0 +1,212 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using PPSharp.Internal;
+using PPSharp.Scheduling;
+using PPSharp.Workers;
+
+namespace PPSharp.Remote;
+
+/// <summary>
+/// A <c>ppserver</c> node: accepts authenticated clients over TCP and runs their jobs in its own local worker
+/// processes, shared between clients. The <c>ppserver</c> program is a thin command line around it.
+/// </summary>
+/// <remarks>
+/// Each client sends at most its share ahead (its scheduler keeps a node's in-flight jobs near the node's worker
+/// count), so the node's one first-in first-out queue interleaves connected clients' jobs fairly.
+/// </remarks>
+internal sealed class NodeHost : IAsyncDisposable
+{
+    private readonly NodeHostOptions _options;
+    private readonly ILogger _logger;
+    private readonly NodeStatistics _statistics = new();
+    private readonly Scheduler _scheduler;
+    private readonly Lock _gate = new();
+    private readonly HashSet<ClientSession> _sessions = [];
+    private readonly TaskCompletionSource _idle = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly long _created = Stopwatch.GetTimestamp();
+    private LocalWorkerPool? _pool;
+    private Socket? _listener;
+    private CancellationTokenSource? _idleTimer;
+    private int _nextFunctionId;
+    private long _nextJobId;
+    private int _stopped;
+
+    public NodeHost(NodeHostOptions options)
+    {
+        _options = options;
+        _logger = (options.LoggerFactory ?? NullLoggerFactory.Instance).CreateLogger("PPSharp.Node");
+        _scheduler = new Scheduler(_statistics);
+        Cache = new AssemblyCache(options.CacheDirectory);
+    }
+
+    /// <summary>Where the node listens, once started (the real port when <see cref="NodeHostOptions.Port"/> was 0).</summary>
+    public IPEndPoint LocalEndPoint => (IPEndPoint?)_listener?.LocalEndPoint ?? throw new InvalidOperationException("The node has not started.");
+
+    /// <summary>Completes when no client has been connected for <see cref="NodeHostOptions.IdleTimeout"/>; never without one.</summary>
+    public Task Idle => _idle.Task;
+
+    public int Workers => _pool?.Target ?? 0;
+
+    internal AssemblyCache Cache { get; }
+
+    internal Scheduler Scheduler => _scheduler;
+
+    internal NodeHostOptions Options => _options;
+
+    /// <summary>Binds, starts the workers and begins accepting clients.</summary>
+    /// <exception cref="InvalidOperationException">The options are not allowed (no secret on a non-loopback interface).</exception>
+    /// <exception cref="SocketException">The port cannot be bound.</exception>
+    public Task StartAsync(CancellationToken cancellationToken = default)
+    {
+        if (_options.Secret is null && !IPAddress.IsLoopback(_options.Interface))
+        {
+            throw new InvalidOperationException(
+                $"Refusing to listen on {_options.Interface} without a secret: anyone who can reach it could run code here. Give a secret (-s or PPSHARP_SECRET), or listen on 127.0.0.1.");
+        }
+
+        var listener = new Socket(_options.Interface.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(_options.Interface, _options.Port));
+        listener.Listen(128);
+        _listener = listener;
+        _pool = new LocalWorkerPool(_scheduler, _options.Restart, _options.MaxMessageSize, _logger)
+        {
+            Target = _options.Workers ?? JobServer.DetectNcpus(),
+        };
+        Log.NodeListening(_logger, LocalEndPoint.ToString(), _pool.Target);
+        StartIdleTimer();
+        _ = Task.Run(AcceptLoopAsync, cancellationToken);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Prints ppft's statistics table for this node: its workers' jobs, from all clients, count as "local".</summary>
+    public void PrintStats(TextWriter writer) =>
+        StatisticsTable.Print(writer, _statistics.Snapshot(), _created, _scheduler.ActiveCount, Workers);
+
+    /// <summary>Stops taking jobs, tells every client it is leaving (so they reschedule its jobs at once), ends the workers.</summary>
+    public async ValueTask StopAsync()
+    {
+        if (Interlocked.Exchange(ref _stopped, 1) != 0)
+        {
+            return;
+        }
+
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        _listener?.Dispose();
+        List<ClientSession> sessions;
+        lock (_gate)
+        {
+            sessions = [.. _sessions];
+        }
+
+        foreach (ClientSession session in sessions)
+        {
+            session.Leave();
+        }
+
+        await Task.WhenAll(sessions.Select(s => s.Closed.WaitAsync(TimeSpan.FromSeconds(5)).ContinueWith(_ => { }, TaskScheduler.Default))).ConfigureAwait(false);
+        _scheduler.Close(() => new DestroyedServerException("The node is shutting down."));
+        if (_pool is not null)
+        {
+            await _pool.DisposeAsync().ConfigureAwait(false);
+        }
+
+        _idle.TrySetResult();
+        Log.NodeStopped(_logger);
+    }
+
+    public ValueTask DisposeAsync() => StopAsync();
+
+    internal int NextFunctionId() => Interlocked.Increment(ref _nextFunctionId);
+
+    internal long NextJobId() => Interlocked.Increment(ref _nextJobId);
+
+    internal ILogger Logger => _logger;
+
+    internal void OnAuthenticated(ClientSession session)
+    {
+        lock (_gate)
+        {
+            _idleTimer?.Cancel();
+            _idleTimer = null;
+        }
+    }
+
+    internal void OnClosed(ClientSession session)
+    {
+        lock (_gate)
+        {
+            _sessions.Remove(session);
+            if (_sessions.All(s => !s.IsAuthenticated))
+            {
+                StartIdleTimerLocked();
+            }
+        }
+
+        // Its queued jobs can no longer be answered: drop them. Running ones finish and their answers are dropped.
+        _scheduler.RemoveQueued(item => item is ForwardedWorkItem forwarded && forwarded.Session == session);
+    }
+
+    private async Task AcceptLoopAsync()
+    {
+        while (!_stopping.IsCancellationRequested)
+        {
+            Socket socket;
+            try
+            {
+                socket = await _listener!.AcceptAsync(_stopping.Token).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or SocketException)
+            {
+                if (_stopping.IsCancellationRequested)
+                {
+                    return;
+                }
+
+                continue;
+            }
+
+            socket.NoDelay = true;
+            var session = new ClientSession(this, socket);
+            lock (_gate)
+            {
+                _sessions.Add(session);
+            }
+
+            session.Start();
+        }
+    }
+
+    private void StartIdleTimer()
+    {
+        lock (_gate)
+        {
+            StartIdleTimerLocked();
+        }
+    }
+
+    private void StartIdleTimerLocked()
+    {
+        if (_options.IdleTimeout is not { } timeout || _stopping.IsCancellationRequested)
+        {
+            return;
+        }
+
+        _idleTimer?.Cancel();
+        var timer = new CancellationTokenSource();
+        _idleTimer = timer;
+        _ = Task.Delay(timeout, timer.Token).ContinueWith(
+            t =>
+            {
+                if (!t.IsCanceled)
+                {
+                    Log.NodeIdle(_logger, timeout.TotalSeconds);
+                    _idle.TrySetResult();
+                }
+            },
+            TaskScheduler.Default);
+    }
+}

@@ -1,0 +1,284 @@
+using System.Buffers;
+using System.Net.Sockets;
+using MessagePack;
+using Microsoft.Extensions.Logging;
+using PPSharp.Internal;
+using PPSharp.Protocol;
+using PPSharp.Scheduling;
+using PPSharp.Serialization;
+
+namespace PPSharp.Remote;
+
+/// <summary>
+/// A <c>ppserver</c> node as the client's scheduler sees it: one TCP connection (Nagle off) carrying many jobs at once,
+/// capacity equal to the node's worker count. Listed nodes are persistent: when the connection cannot be made or
+/// breaks, the node's jobs go back to the queue (to run elsewhere) and the connection is retried every few seconds.
+/// </summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA1001", Justification = "Each connection is disposed when it ends; DisposeAsync ends the loop.")]
+internal sealed class RemoteNode : JobExecutor, IAsyncDisposable
+{
+    private static readonly TimeSpan RetryInterval = TimeSpan.FromSeconds(3);
+    private static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(10);
+
+    private readonly string _host;
+    private readonly int _port;
+    private readonly string _secret;
+    private readonly Scheduler _scheduler;
+    private readonly ILogger _logger;
+    private readonly TimeSpan _socketTimeout;
+    private readonly int _maxMessageSize;
+    private readonly CancellationTokenSource _disposed = new();
+    private Task? _loop;
+    private volatile FrameConnection? _connection;
+    private volatile int _capacity;
+
+    public RemoteNode(string host, int port, string? secret, Scheduler scheduler, ILogger logger, TimeSpan socketTimeout, int maxMessageSize)
+    {
+        _host = host;
+        _port = port;
+        _secret = secret ?? string.Empty;
+        _scheduler = scheduler;
+        _logger = logger;
+        _socketTimeout = socketTimeout;
+        _maxMessageSize = maxMessageSize;
+        Node = $"{host}:{port}";
+    }
+
+    public override string Node { get; }
+
+    public override int Priority => 1;
+
+    public override int Capacity => Math.Max(1, _capacity);
+
+    /// <summary>True while connected and authenticated.</summary>
+    public bool IsConnected { get; private set; }
+
+    /// <summary>Parses "host" or "host:port" (ppft's default port 60000), IPv6 as "[::1]:port".</summary>
+    public static (string Host, int Port) Parse(string address)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(address);
+        string text = address.Trim();
+        int colon = text.LastIndexOf(':');
+        bool bracketed = text.StartsWith('[');
+        if (colon < 0 || (bracketed && colon < text.IndexOf(']', StringComparison.Ordinal)) || (!bracketed && text.IndexOf(':', StringComparison.Ordinal) != colon))
+        {
+            return (text.Trim('[', ']'), NodeHostOptions.DefaultPort);
+        }
+
+        if (!int.TryParse(text.AsSpan(colon + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int port) || port is < 1 or > 65535)
+        {
+            throw new ArgumentException($"'{address}' is not a node address: the port must be a number from 1 to 65535.", nameof(address));
+        }
+
+        return (text[..colon].Trim('[', ']'), port);
+    }
+
+    public void Start() => _loop = Task.Run(RunAsync);
+
+    private async Task RunAsync()
+    {
+        while (!_disposed.IsCancellationRequested)
+        {
+            string? reason = null;
+            try
+            {
+                reason = await ServeOneConnectionAsync().ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is SocketException or IOException or OperationCanceledException or ProtocolException or TimeoutException)
+            {
+                reason = ex.Message;
+                Log.NodeUnreachable(_logger, Node, ex.Message);
+            }
+
+            if (IsConnected)
+            {
+                IsConnected = false;
+                // Every job sent there and not answered goes back to the front of the queue (jobs are idempotent):
+                // its answer can no longer arrive, so it is delivered exactly once, by whoever runs it next.
+                _scheduler.RemoveExecutor(this, blame: null);
+                Log.NodeLost(_logger, Node, reason ?? "the connection closed");
+            }
+
+            try
+            {
+                await Task.Delay(RetryInterval, _disposed.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>Connects, authenticates, serves until the connection ends; returns why it ended.</summary>
+    private async Task<string?> ServeOneConnectionAsync()
+    {
+        using var connectTimeout = CancellationTokenSource.CreateLinkedTokenSource(_disposed.Token);
+        connectTimeout.CancelAfter(ConnectTimeout);
+        var client = new TcpClient { NoDelay = true };
+        await client.ConnectAsync(_host, _port, connectTimeout.Token).ConfigureAwait(false);
+
+        var session = new ConnectionState(Handshake.NewNonce());
+        var connection = new FrameConnection(client.GetStream(), Handshake.PreAuthenticationMaxPayload, (type, payload) => OnFrame(session, type, payload));
+        _connection = connection;
+        connection.Start();
+        connection.Send(Handshake.Hello(Handshake.ClientRole, session.ClientNonce));
+        try
+        {
+            Task ready = session.Ready.Task;
+            if (await Task.WhenAny(ready, connection.Completion, Task.Delay(ConnectTimeout, _disposed.Token)).ConfigureAwait(false) != ready)
+            {
+                string why = session.Refusal ?? (connection.Completion.IsCompleted ? connection.Completion.Result?.Message ?? "the node closed the connection" : "no handshake in time");
+                if (session.Refusal is not null)
+                {
+                    Log.NodeRefused(_logger, Node, why);
+                }
+
+                return why;
+            }
+
+            connection.MaxPayload = _maxMessageSize;
+            _capacity = session.Workers;
+            IsConnected = true;
+            Log.NodeConnected(_logger, Node, session.Workers);
+            _scheduler.AddExecutor(this);
+            return await HeartbeatAsync(connection, session).ConfigureAwait(false);
+        }
+        finally
+        {
+            connection.Close();
+            await connection.DisposeAsync().ConfigureAwait(false);
+            client.Dispose();
+        }
+    }
+
+    /// <summary>Pings while connected; a node silent for longer than the socket timeout is treated as dead.</summary>
+    private async Task<string?> HeartbeatAsync(FrameConnection connection, ConnectionState session)
+    {
+        TimeSpan interval = TimeSpan.FromTicks(Math.Min(TimeSpan.FromSeconds(5).Ticks, _socketTimeout.Ticks / 3));
+        Task<Exception?> closed = connection.Completion;
+        while (await Task.WhenAny(closed, Task.Delay(interval, _disposed.Token)).ConfigureAwait(false) != closed)
+        {
+            if (_disposed.IsCancellationRequested)
+            {
+                return "the job server was destroyed";
+            }
+
+            if (Environment.TickCount64 - Interlocked.Read(ref session.LastHeard) > _socketTimeout.TotalMilliseconds)
+            {
+                return $"no answer for {_socketTimeout.TotalSeconds} s";
+            }
+
+            connection.Send(Signal.Ping);
+        }
+
+        return session.Leaving ? "the node is shutting down" : (await closed.ConfigureAwait(false))?.Message;
+    }
+
+    private void OnFrame(ConnectionState session, MessageType type, ReadOnlySequence<byte> payload)
+    {
+        Interlocked.Exchange(ref session.LastHeard, Environment.TickCount64);
+        switch (type)
+        {
+            case MessageType.Error:
+                session.Refusal = Handshake.ReadError(payload);
+                throw new ProtocolException(session.Refusal);
+            case MessageType.NodeHello when session.NodeNonce is null:
+                session.NodeNonce = Handshake.ReadHello(payload, Handshake.NodeRole);
+                _connection?.Send(Handshake.Proof(_secret, Handshake.ClientRole, session.ClientNonce, session.NodeNonce));
+                break;
+            case MessageType.AuthProof when session.NodeNonce is not null && !session.NodeProven:
+                if (!Handshake.Verify(payload, _secret, Handshake.NodeRole, session.ClientNonce, session.NodeNonce))
+                {
+                    session.Refusal = "the node could not prove it knows the secret (wrong secret?)";
+                    throw new ProtocolException(session.Refusal);
+                }
+
+                session.NodeProven = true;
+                break;
+            case MessageType.NodeInfo when session.NodeProven:
+                var reader = new MessagePackReader(payload);
+                session.Workers = reader.ReadInt32();
+                session.Ready.TrySetResult();
+                break;
+            case MessageType.JobSucceeded or MessageType.JobFailed when session.Ready.Task.IsCompleted:
+                (long id, WorkOutcome outcome) = Messages.ReadResult(type, payload, Node);
+                _scheduler.Complete(this, id, outcome);
+                break;
+            case MessageType.NeedAssemblies when session.Ready.Task.IsCompleted:
+                var request = new MessagePackReader(payload);
+                var wanted = new string[request.ReadArrayHeader()];
+                for (int i = 0; i < wanted.Length; i++)
+                {
+                    wanted[i] = request.ReadString() ?? string.Empty;
+                }
+
+                _ = Task.Run(() => Upload(wanted));
+                break;
+            case MessageType.Pong when session.Ready.Task.IsCompleted:
+                break;
+            case MessageType.Leaving when session.Ready.Task.IsCompleted:
+                session.Leaving = true;
+                throw new ProtocolException("the node is shutting down");
+            default:
+                throw new ProtocolException($"unexpected {type} frame from the node.");
+        }
+    }
+
+    /// <summary>Sends the assemblies the node lacks; each is read from disk here, off the read loop.</summary>
+    private void Upload(string[] wanted)
+    {
+        foreach (string sha in wanted)
+        {
+            if (CodeSets.PathOf(sha) is not { } path)
+            {
+                continue; // Not ours: the node's jobs for it will fail to load, with the reason.
+            }
+
+            byte[] content = File.ReadAllBytes(path);
+            _connection?.Send(Signal.Of(MessageType.AssemblyData, (ref MessagePackWriter w) =>
+            {
+                w.Write(sha);
+                w.Write(content);
+            }));
+        }
+    }
+
+    internal override void Send(IOutgoingFrame frame) => _connection?.Send(frame);
+
+    internal override void OnDrained()
+    {
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _disposed.CancelAsync().ConfigureAwait(false);
+        _connection?.Close();
+        if (_loop is not null)
+        {
+            await _loop.ConfigureAwait(false);
+        }
+
+        _disposed.Dispose();
+    }
+
+    /// <summary>What one connection has learned; touched by its read loop and its heartbeat.</summary>
+    private sealed class ConnectionState(byte[] clientNonce)
+    {
+        public byte[] ClientNonce { get; } = clientNonce;
+
+        public byte[]? NodeNonce { get; set; }
+
+        public bool NodeProven { get; set; }
+
+        public int Workers { get; set; }
+
+        public string? Refusal { get; set; }
+
+        public bool Leaving { get; set; }
+
+        public long LastHeard = Environment.TickCount64;
+
+        public TaskCompletionSource Ready { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+}
