@@ -67,6 +67,26 @@ internal sealed class FrameConnection : IAsyncDisposable
     /// <summary>Queues a frame; returns <see langword="false"/> once the connection is closing.</summary>
     public bool Send(IOutgoingFrame frame) => _outgoing.Writer.TryWrite(frame);
 
+    /// <summary>Queues a frame and blocks until it has been written to the stream (or the connection has ended).</summary>
+    public void SendAndFlush(IOutgoingFrame frame)
+    {
+        var flushed = new FlushedFrame(frame);
+        if (Send(flushed))
+        {
+            Task.WhenAny(flushed.Written.Task, _completion.Task).GetAwaiter().GetResult();
+        }
+    }
+
+    /// <summary>A frame whose sender waits for it to reach the stream.</summary>
+    private sealed class FlushedFrame(IOutgoingFrame inner) : IOutgoingFrame
+    {
+        public TaskCompletionSource Written { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public MessageType Type => inner.Type;
+
+        public void WritePayload(IBufferWriter<byte> writer) => inner.WritePayload(writer);
+    }
+
     /// <summary>Sends what is queued, then ends the write side (the peer sees end of stream after the last frame).</summary>
     public void CompleteSending() => _outgoing.Writer.TryComplete();
 
@@ -116,9 +136,16 @@ internal sealed class FrameConnection : IAsyncDisposable
             while (await queue.WaitToReadAsync(_closing.Token).ConfigureAwait(false))
             {
                 // Drain everything queued into the pipe, then flush once: many small frames per system call.
+                FlushedFrame? waiting = null;
                 while (queue.TryRead(out IOutgoingFrame? frame))
                 {
                     FrameCodec.Write(_counter, frame, _maxPayload);
+                    if (frame is FlushedFrame flushed)
+                    {
+                        waiting = flushed;
+                        break; // Its sender is blocked until it is out: flush now.
+                    }
+
                     if (_writer.UnflushedBytes >= FlushThreshold)
                     {
                         await _writer.FlushAsync(_closing.Token).ConfigureAwait(false);
@@ -126,6 +153,7 @@ internal sealed class FrameConnection : IAsyncDisposable
                 }
 
                 await _writer.FlushAsync(_closing.Token).ConfigureAwait(false);
+                waiting?.Written.TrySetResult();
             }
 
             // Sending completed normally: half-close so the peer reads end of stream after our last frame.

@@ -50,4 +50,7 @@ internal enum MessageType : byte
 
     /// <summary>Node to client: the node is shutting down; reschedule its jobs elsewhere now.</summary>
     Leaving = 15,
+
+    /// <summary>Worker to client: this job is starting (sent, and flushed, before it runs, when the RunJob asked for it).</summary>
+    JobStarted = 16,
 }

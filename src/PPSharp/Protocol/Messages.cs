@@ -10,10 +10,16 @@ namespace PPSharp.Protocol;
 internal static class Messages
 {
     /// <summary>Bumped on any incompatible change of frames or payloads; both ends check it in the first frame.</summary>
-    public const int ProtocolVersion = 1;
+    public const int ProtocolVersion = 2;
 
-    /// <summary>Hello: <c>protocol version, token, process id</c>.</summary>
-    public sealed record Hello(int Version, string Token, int ProcessId) : IOutgoingFrame
+    /// <summary>
+    /// This build of PPSharp (its module version id). A local worker must run the very same build as its job server;
+    /// comparing them turns a mixed installation into a clear error instead of misread frames.
+    /// </summary>
+    public static readonly string BuildId = typeof(Messages).Module.ModuleVersionId.ToString("N");
+
+    /// <summary>Hello: <c>protocol version, token, process id, build id</c>.</summary>
+    public sealed record Hello(int Version, string Token, int ProcessId, string Build) : IOutgoingFrame
     {
         public MessageType Type => MessageType.Hello;
 
@@ -23,13 +29,14 @@ internal static class Messages
             writer.Write(Version);
             writer.Write(Token);
             writer.Write(ProcessId);
+            writer.Write(Build);
             writer.Flush();
         }
 
         public static Hello Read(ReadOnlySequence<byte> payload)
         {
             var reader = new MessagePackReader(payload);
-            return new Hello(reader.ReadInt32(), reader.ReadString() ?? string.Empty, reader.ReadInt32());
+            return new Hello(reader.ReadInt32(), reader.ReadString() ?? string.Empty, reader.ReadInt32(), reader.ReadString() ?? string.Empty);
         }
     }
 
@@ -83,6 +90,25 @@ internal static class Messages
         catch (Exception ex) when (ex is MessagePackSerializationException or EndOfStreamException)
         {
             throw new ProtocolException($"a malformed {type} payload: {ex.Message}");
+        }
+    }
+
+    /// <summary>JobStarted: <c>job id</c>.</summary>
+    public sealed class JobStarted(long jobId) : IOutgoingFrame
+    {
+        public MessageType Type => MessageType.JobStarted;
+
+        public void WritePayload(IBufferWriter<byte> buffer)
+        {
+            var writer = new MessagePackWriter(buffer);
+            writer.Write((ulong)jobId);
+            writer.Flush();
+        }
+
+        public static long Read(ReadOnlySequence<byte> payload)
+        {
+            var reader = new MessagePackReader(payload);
+            return (long)reader.ReadUInt64();
         }
     }
 

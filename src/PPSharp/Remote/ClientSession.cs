@@ -223,6 +223,7 @@ internal sealed class ClientSession
         var reader = new MessagePackReader(payload);
         long clientJobId = (long)reader.ReadUInt64();
         int functionId = reader.ReadInt32();
+        reader.ReadBoolean(); // The node's own workers acknowledge starts to the node, as its scheduler asks.
         byte[] body = payload.Slice(reader.Position).ToArray();
         lock (_gate)
         {

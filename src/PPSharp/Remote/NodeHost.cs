@@ -69,8 +69,17 @@ internal sealed class NodeHost : IAsyncDisposable
         }
 
         var listener = new Socket(_options.Interface.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-        listener.Bind(new IPEndPoint(_options.Interface, _options.Port));
-        listener.Listen(128);
+        try
+        {
+            listener.Bind(new IPEndPoint(_options.Interface, _options.Port));
+            listener.Listen(128);
+        }
+        catch
+        {
+            listener.Dispose();
+            throw;
+        }
+
         _listener = listener;
         _pool = new LocalWorkerPool(_scheduler, _options.Restart, _options.MaxMessageSize, _logger)
         {

@@ -107,13 +107,13 @@ internal sealed class Scheduler
     }
 
     /// <summary>
-    /// The executor is gone (its process died or its channel broke). The job it was running, if
-    /// <paramref name="blame"/> gives an error for it, fails with that error; every other job it held was never
-    /// started there and goes back to the front of the queue, in order, to run elsewhere.
+    /// The executor is gone (its process died or its channel broke). <paramref name="blame"/> picks, from the jobs it
+    /// held in the order they were sent, the one it was running and the error for it; that job fails. Every other job
+    /// never started there and goes back to the front of the queue, in order, to run elsewhere.
     /// </summary>
-    public void RemoveExecutor(JobExecutor executor, Func<WorkItem, Exception>? blame)
+    public void RemoveExecutor(JobExecutor executor, Func<IReadOnlyList<WorkItem>, (WorkItem Item, Exception Error)?>? blame)
     {
-        WorkItem? running = null;
+        (WorkItem Item, Exception Error)? running = null;
         lock (_gate)
         {
             executor.Accepting = false;
@@ -125,10 +125,10 @@ internal sealed class Scheduler
             List<WorkItem> held = [.. executor.InFlight.Values.OrderBy(i => i.SendSequence)];
             executor.InFlight.Clear();
             executor.SlowInFlight = 0;
-            if (blame is not null && held.Count > 0)
+            running = blame?.Invoke(held);
+            if (running is { } guilty)
             {
-                running = held[0];
-                held.RemoveAt(0);
+                held.Remove(guilty.Item);
             }
 
             if (_closed is null)
@@ -147,9 +147,9 @@ internal sealed class Scheduler
             }
         }
 
-        if (running is not null)
+        if (running is { } failed)
         {
-            running.Complete(WorkOutcome.Lost(executor.Node, blame!(running)));
+            failed.Item.Complete(WorkOutcome.Lost(executor.Node, failed.Error));
         }
     }
 

@@ -25,12 +25,17 @@ internal abstract class WorkItem(long id, FunctionDefinition function, ReadOnlyM
 
     public MessageType Type => MessageType.RunJob;
 
-    /// <summary>RunJob payload: job id (uint64), function id (int32), then the body as is.</summary>
+    /// <summary>
+    /// RunJob payload: job id (uint64), function id (int32), whether to acknowledge the start (bool), then the body.
+    /// Jobs of functions not known to be short ask for the acknowledgement, so that if the worker dies the client knows
+    /// whether this job was running (it fails) or had not started (it goes back to the queue).
+    /// </summary>
     public void WritePayload(IBufferWriter<byte> writer)
     {
         var header = new MessagePackWriter(writer);
         header.Write((ulong)Id);
         header.Write(Function.Id);
+        header.Write(SentAsSlow);
         header.Flush();
         writer.Write(Body.Span);
     }

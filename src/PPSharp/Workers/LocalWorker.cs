@@ -34,6 +34,8 @@ internal sealed class LocalWorker : JobExecutor
     private Process? _process;
     private FrameConnection? _connection;
     private volatile bool _retiring;
+    private volatile bool _stopping;
+    private long _startedJob = -1;
 
     public LocalWorker(LocalWorkerPool pool, Scheduler scheduler, string socketPath, ILogger logger)
     {
@@ -122,7 +124,7 @@ internal sealed class LocalWorker : JobExecutor
         process.BeginErrorReadLine();
 
         using var timeout = new CancellationTokenSource(StartTimeout);
-        Task exited = process.WaitForExitAsync(timeout.Token);
+        Task exited = ExitedAsync(process, StartTimeout);
         Task<Socket> accepted = listener.AcceptAsync(timeout.Token).AsTask();
         if (await Task.WhenAny(accepted, exited).ConfigureAwait(false) != accepted || !accepted.IsCompletedSuccessfully)
         {
@@ -183,7 +185,15 @@ internal sealed class LocalWorker : JobExecutor
                     throw new ProtocolException($"unexpected Hello (version {hello.Version}).");
                 }
 
+                if (hello.Build != Messages.BuildId)
+                {
+                    throw new ProtocolException("the worker runs a different build of PPSharp than this process (was the application rebuilt while it ran?).");
+                }
+
                 _hello.TrySetResult();
+                break;
+            case MessageType.JobStarted:
+                Interlocked.Exchange(ref _startedJob, Messages.JobStarted.Read(payload));
                 break;
             case MessageType.JobSucceeded:
             case MessageType.JobFailed:
@@ -208,20 +218,13 @@ internal sealed class LocalWorker : JobExecutor
         }
 
         Process process = _process!;
-        using (var timeout = new CancellationTokenSource(ExitTimeout))
+        if (!await ExitedAsync(process, ExitTimeout).ConfigureAwait(false))
         {
-            try
-            {
-                await process.WaitForExitAsync(timeout.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                Kill();
-                await process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
-            }
+            Terminate(); // Its channel broke but it lives on: end it; this is still reported as a crash.
+            await ExitedAsync(process, Timeout.InfiniteTimeSpan).ConfigureAwait(false);
         }
 
-        if (_retiring && process.ExitCode == 0)
+        if (_stopping || (_retiring && process.ExitCode == 0))
         {
             Log.WorkerRetired(_logger, ProcessId);
             _scheduler.RemoveExecutor(this, blame: null);
@@ -231,8 +234,14 @@ internal sealed class LocalWorker : JobExecutor
         string description = DescribeExit(process.ExitCode);
         Log.WorkerCrashed(_logger, ProcessId, description);
         string tail = StderrTail();
-        _scheduler.RemoveExecutor(this, item => new WorkerCrashedException(
-            $"The worker process {ProcessId} running job {item.Id} {description}.{tail}", Node, process.ExitCode));
+        long started = Interlocked.Read(ref _startedJob);
+        _scheduler.RemoveExecutor(this, held =>
+        {
+            // The job it acknowledged starting; or, for short jobs that are not acknowledged, the oldest one sent.
+            WorkItem? running = held.FirstOrDefault(i => i.Id == started) ?? (held.Count > 0 && !held[0].SentAsSlow ? held[0] : null);
+            return running is null ? null : (running, new WorkerCrashedException(
+                $"The worker process {ProcessId} running job {running.Id} {description}.{tail}", Node, process.ExitCode));
+        });
     }
 
     /// <summary>Exit codes above 128 are how .NET reports a process killed by a signal on Unix.</summary>
@@ -276,8 +285,14 @@ internal sealed class LocalWorker : JobExecutor
         _connection?.CompleteSending();
     }
 
-    /// <summary>Ends the process now, with everything it started.</summary>
+    /// <summary>Ends the process now, with everything it started; its end is not reported as a crash.</summary>
     public void Kill()
+    {
+        _stopping = true;
+        Terminate();
+    }
+
+    private void Terminate()
     {
         try
         {
@@ -294,20 +309,23 @@ internal sealed class LocalWorker : JobExecutor
         _connection?.Close();
     }
 
-    public async Task WaitForExitAsync(TimeSpan timeout)
+    public Task WaitForExitAsync(TimeSpan timeout) => _process is null ? Task.CompletedTask : ExitedAsync(_process, timeout);
+
+    /// <summary>
+    /// Waits for the process itself to exit, not for its output pipes to close as <see cref="Process.WaitForExitAsync"/>
+    /// does: a child the job started may hold them open long after the worker died. True if it exited in time.
+    /// </summary>
+    private static async Task<bool> ExitedAsync(Process process, TimeSpan timeout)
     {
-        if (_process is null)
+        var exited = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        process.EnableRaisingEvents = true;
+        process.Exited += (_, _) => exited.TrySetResult();
+        if (process.HasExited)
         {
-            return;
+            return true;
         }
 
-        using var cts = new CancellationTokenSource(timeout);
-        try
-        {
-            await _process.WaitForExitAsync(cts.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-        }
+        Task finished = await Task.WhenAny(exited.Task, Task.Delay(timeout)).ConfigureAwait(false);
+        return finished == exited.Task || process.HasExited;
     }
 }

@@ -59,8 +59,9 @@ internal sealed record WorkerCommand(string FileName, IReadOnlyList<string> Argu
                 "PPSharp cannot start worker processes from a single-file or native AOT application, because workers relaunch the application's assemblies from disk. Run it as a framework-dependent application.");
         }
 
+        // The host joins these lists with ';' on every platform (not Path.PathSeparator).
         string? deps = (AppContext.GetData("APP_CONTEXT_DEPS_FILES") as string)?
-            .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
+            .Split(';', StringSplitOptions.RemoveEmptyEntries)
             .FirstOrDefault(File.Exists);
         string runtimeConfig = deps is not null && deps.EndsWith(".deps.json", StringComparison.OrdinalIgnoreCase)
             ? string.Concat(deps.AsSpan(0, deps.Length - ".deps.json".Length), ".runtimeconfig.json")
@@ -84,7 +85,7 @@ internal sealed record WorkerCommand(string FileName, IReadOnlyList<string> Argu
         }
 
         foreach (string probe in (AppContext.GetData("PROBING_DIRECTORIES") as string ?? string.Empty)
-                     .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
+                     .Split(';', StringSplitOptions.RemoveEmptyEntries))
         {
             arguments.Add("--additionalprobingpath");
             arguments.Add(probe);

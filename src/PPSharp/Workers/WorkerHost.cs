@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Diagnostics;
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 using System.Threading.Channels;
 using MessagePack;
 using PPSharp.Execution;
@@ -17,7 +18,7 @@ namespace PPSharp.Workers;
 /// </summary>
 internal static class WorkerHost
 {
-    private sealed record IncomingJob(long Id, int FunctionId, byte[] Body);
+    private sealed record IncomingJob(long Id, int FunctionId, bool AcknowledgeStart, byte[] Body);
 
     public static void Run(string endpoint, string token)
     {
@@ -28,6 +29,9 @@ internal static class WorkerHost
         int maxFrame = int.TryParse(Environment.GetEnvironmentVariable(WorkerEnvironment.MaxFrame), out int m) ? m : int.MaxValue;
         Environment.SetEnvironmentVariable(WorkerEnvironment.MaxFrame, null);
 
+        // Ctrl-C in a terminal signals the whole process group: the job server decides when its workers stop (and they
+        // stop by themselves when it exits), so a worker must not die first and fail the job it is running.
+        using PosixSignalRegistration interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, static context => context.Cancel = true);
         OutputCapture output = OutputCapture.Install();
         var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         try
@@ -53,7 +57,8 @@ internal static class WorkerHost
                     var reader = new MessagePackReader(payload);
                     long id = (long)reader.ReadUInt64();
                     int functionId = reader.ReadInt32();
-                    jobs.Writer.TryWrite(new IncomingJob(id, functionId, payload.Slice(reader.Position).ToArray()));
+                    bool acknowledge = reader.ReadBoolean();
+                    jobs.Writer.TryWrite(new IncomingJob(id, functionId, acknowledge, payload.Slice(reader.Position).ToArray()));
                     break;
                 case MessageType.Shutdown:
                     shuttingDown = true;
@@ -73,7 +78,7 @@ internal static class WorkerHost
             },
             TaskScheduler.Default);
         connection.Start();
-        connection.Send(new Messages.Hello(Messages.ProtocolVersion, token, Environment.ProcessId));
+        connection.Send(new Messages.Hello(Messages.ProtocolVersion, token, Environment.ProcessId, Messages.BuildId));
 
         var results = new ArrayBufferWriter<byte>(256);
         ChannelReader<IncomingJob> queue = jobs.Reader;
@@ -81,6 +86,12 @@ internal static class WorkerHost
         {
             while (queue.TryRead(out IncomingJob? job))
             {
+                if (job.AcknowledgeStart)
+                {
+                    // Out on the wire before the job runs: if the job then kills this process, the server knows it was this one.
+                    connection.SendAndFlush(new Messages.JobStarted(job.Id));
+                }
+
                 connection.Send(Execute(job, functions, output, results));
             }
         }
