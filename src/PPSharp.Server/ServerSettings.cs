@@ -1,0 +1,83 @@
+using System.Net;
+using Microsoft.Extensions.Logging;
+using PPSharp.Protocol;
+using PPSharp.Remote;
+
+namespace PPSharp.Server;
+
+/// <summary>
+/// ppserver's settings once the command line, the environment and the config file have been merged and
+/// checked (<see cref="SettingsLoader"/>): every value here is valid.
+/// </summary>
+internal sealed record ServerSettings
+{
+    /// <summary>ppft's port.</summary>
+    public const int DefaultPort = NodeHostOptions.DefaultPort;
+
+    /// <summary>The only protocol version this node speaks (<c>-n</c>).</summary>
+    public const int SupportedProtocol = Messages.ProtocolVersion;
+
+    /// <summary>Where the secret is read from when <c>-s</c> is not given.</summary>
+    public const string SecretEnvironmentVariable = "PPSHARP_SECRET";
+
+    public bool Debug { get; init; }
+
+    public LogFormat LogFormat { get; init; } = LogFormat.Parse(LogFormat.Default);
+
+    /// <summary>Asked for with <c>-a</c>; auto-discovery itself is not implemented yet.</summary>
+    public bool AutoDiscovery { get; init; }
+
+    public bool Restart { get; init; }
+
+    public int Protocol { get; init; } = SupportedProtocol;
+
+    /// <summary>The config file read, as a full path; null when none was given.</summary>
+    public string? ConfigFile { get; init; }
+
+    public IPAddress Interface { get; init; } = IPAddress.Loopback;
+
+    /// <summary>Kept for auto-discovery (<c>-b</c>); unused until it exists.</summary>
+    public IPAddress? Broadcast { get; init; }
+
+    public int Port { get; init; } = DefaultPort;
+
+    /// <summary>Worker processes; always set (the processor count when not given).</summary>
+    public int Workers { get; init; }
+
+    /// <summary>The shared secret; null when none was given anywhere (the node then stays on loopback).</summary>
+    public string? Secret { get; init; }
+
+    /// <summary>Where <see cref="Secret"/> came from, for the log (never the secret itself).</summary>
+    public string? SecretOrigin { get; init; }
+
+    public TimeSpan? IdleTimeout { get; init; }
+
+    public TimeSpan? SocketTimeout { get; init; }
+
+    /// <summary>The pid file, as a full path; null for none.</summary>
+    public string? PidFile { get; init; }
+
+    /// <summary>Things worth telling that did not stop the node (unknown config keys), logged once logging is up.</summary>
+    public IReadOnlyList<string> Warnings { get; init; } = [];
+
+    /// <summary>The node's options; the logger factory is the program's.</summary>
+    public NodeHostOptions ToNodeHostOptions(ILoggerFactory loggerFactory)
+    {
+        var options = new NodeHostOptions
+        {
+            Interface = Interface,
+            Port = Port,
+            Workers = Workers,
+            Secret = Secret,
+            Restart = Restart,
+            IdleTimeout = IdleTimeout,
+            LoggerFactory = loggerFactory,
+        };
+        if (SocketTimeout is TimeSpan socketTimeout)
+        {
+            options.SocketTimeout = socketTimeout; // otherwise NodeHostOptions' own default
+        }
+
+        return options;
+    }
+}

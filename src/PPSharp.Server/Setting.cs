@@ -1,0 +1,79 @@
+namespace PPSharp.Server;
+
+/// <summary>
+/// One ppserver setting: its command-line names, where it lives in a ppft config file, and its help line.
+/// The command line, the usage text and the config file reader all work from <see cref="All"/>, so an option
+/// cannot be accepted somewhere and forgotten elsewhere.
+/// </summary>
+internal sealed class Setting
+{
+    private Setting(char shortName, string longName, string? argumentName, string? section, string? key, string help)
+    {
+        ShortName = "-" + shortName;
+        LongName = "--" + longName;
+        ArgumentName = argumentName;
+        Section = section;
+        Key = key;
+        Help = help;
+    }
+
+    /// <summary>ppft's one-letter option, with its dash (<c>-p</c>).</summary>
+    public string ShortName { get; }
+
+    /// <summary>The long form, with its dashes (<c>--port</c>).</summary>
+    public string LongName { get; }
+
+    /// <summary>The name of the option's value in the usage text; null for a flag that takes none.</summary>
+    public string? ArgumentName { get; }
+
+    /// <summary>The config file section (<c>general</c> or <c>network</c>); null when the file cannot set it.</summary>
+    public string? Section { get; }
+
+    /// <summary>The key inside <see cref="Section"/>, as ppft spells it.</summary>
+    public string? Key { get; }
+
+    /// <summary>The help line.</summary>
+    public string Help { get; }
+
+    public bool IsFlag => ArgumentName is null;
+
+    /// <summary>How error messages name the option: <c>-p/--port</c>.</summary>
+    public string OptionNames => $"{ShortName}/{LongName}";
+
+    /// <summary>How error messages name the config key: <c>[network] port</c>.</summary>
+    public string IniName => $"[{Section}] {Key}";
+
+    // ppft's options, in ppft's order (-h, the help option, is System.CommandLine's own).
+    public static readonly Setting Debug = new('d', "debug", null, "general", "debug", "set log level to debug");
+    public static readonly Setting LogFormat = new('f', "log-format", "format", null, null,
+        "log format, Python logging style (default \"" + Server.LogFormat.Default + "\")");
+    public static readonly Setting AutoDiscovery = new('a', "autodiscovery", null, "network", "autodiscovery",
+        "enable auto-discovery service (not available yet: accepted and ignored)");
+    public static readonly Setting Restart = new('r', "restart", null, "general", "restart",
+        "restart worker process after each task completion");
+    public static readonly Setting Proto = new('n', "proto", "proto", "general", "proto",
+        "protocol version of the job messages (this node speaks " + ServerSettings.SupportedProtocol + ")");
+    public static readonly Setting Config = new('c', "config", "path", null, null, "path to config file (INI, ppft's layout)");
+    public static readonly Setting Interface = new('i', "interface", "interface", "network", "interface",
+        "interface to listen on: an IP address or a host name (default 0.0.0.0 with a secret, 127.0.0.1 without)");
+    public static readonly Setting Broadcast = new('b', "broadcast", "broadcast", "network", "broadcast",
+        "broadcast address for auto-discovery service");
+    public static readonly Setting Port = new('p', "port", "port", "network", "port",
+        "port to listen on (default " + ServerSettings.DefaultPort + "; 0 picks a free port)");
+    public static readonly Setting Workers = new('w', "workers", "nworkers", "general", "workers",
+        "number of workers to start (default: the number of processors)");
+    public static readonly Setting Secret = new('s', "secret", "secret", "general", "secret",
+        "secret for authentication (else $" + ServerSettings.SecretEnvironmentVariable + ", else the config file)");
+    public static readonly Setting Timeout = new('t', "timeout", "seconds", "network", "timeout",
+        "exit when no client has been connected for this many seconds");
+    public static readonly Setting SocketTimeout = new('k', "socket-timeout", "seconds", "network", "socket_timeout",
+        "socket timeout in seconds: how long a silent client is trusted");
+    public static readonly Setting PidFile = new('P', "pid-file", "pid_file", "general", "pid_file",
+        "file to write the process id to (removed at exit)");
+
+    public static IReadOnlyList<Setting> All { get; } =
+    [
+        Debug, LogFormat, AutoDiscovery, Restart, Proto, Config, Interface, Broadcast, Port, Workers, Secret, Timeout,
+        SocketTimeout, PidFile,
+    ];
+}
