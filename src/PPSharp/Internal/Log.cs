@@ -73,4 +73,7 @@ internal static partial class Log
 
     [LoggerMessage(31, LogLevel.Error, "Node {Node} refused this client: {Reason}")]
     public static partial void NodeRefused(ILogger logger, string node, string reason);
+
+    [LoggerMessage(32, LogLevel.Information, "Received assembly {Sha256} ({Bytes} bytes) from {Peer}")]
+    public static partial void AssemblyReceived(ILogger logger, string sha256, long bytes, string peer);
 }

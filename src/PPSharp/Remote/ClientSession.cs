@@ -187,6 +187,8 @@ internal sealed class ClientSession
             throw new ProtocolException($"the uploaded assembly does not match its SHA-256 {sha}.");
         }
 
+        Log.AssemblyReceived(_node.Logger, sha, content.Length, _peer);
+
         lock (_gate)
         {
             foreach (SessionFunction function in _functions.Values)
