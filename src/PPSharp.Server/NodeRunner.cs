@@ -117,16 +117,6 @@ internal static class NodeRunner
             ServerLog.SecretFrom(logger, settings.SecretOrigin ?? "?");
         }
 
-        if (settings.AutoDiscovery)
-        {
-            ServerLog.AutoDiscoveryUnavailable(logger);
-        }
-
-        if (settings.Broadcast is not null)
-        {
-            ServerLog.BroadcastKept(logger, settings.Broadcast);
-        }
-
         if (settings.IdleTimeout is TimeSpan idle)
         {
             ServerLog.IdleTimeout(logger, idle.TotalSeconds);

@@ -22,9 +22,6 @@ internal static partial class ServerLog
     [LoggerMessage(2, LogLevel.Debug, "Secret taken from {Origin}")]
     public static partial void SecretFrom(ILogger logger, string origin);
 
-    [LoggerMessage(3, LogLevel.Warning, "Auto-discovery (-a) is not available yet: clients must list this node's address")]
-    public static partial void AutoDiscoveryUnavailable(ILogger logger);
-
     [LoggerMessage(4, LogLevel.Warning, "Config file: {Warning}")]
     public static partial void ConfigWarning(ILogger logger, string warning);
 
@@ -48,7 +45,4 @@ internal static partial class ServerLog
 
     [LoggerMessage(11, LogLevel.Debug, "Wrote pid file {Path}")]
     public static partial void PidFileWritten(ILogger logger, string path);
-
-    [LoggerMessage(12, LogLevel.Debug, "Broadcast address {Broadcast} kept for auto-discovery")]
-    public static partial void BroadcastKept(ILogger logger, IPAddress broadcast);
 }

@@ -24,7 +24,7 @@ internal sealed record ServerSettings
 
     public LogFormat LogFormat { get; init; } = LogFormat.Parse(LogFormat.Default);
 
-    /// <summary>Asked for with <c>-a</c>; auto-discovery itself is not implemented yet.</summary>
+    /// <summary>Announce the node by UDP broadcast (<c>-a</c>).</summary>
     public bool AutoDiscovery { get; init; }
 
     public bool Restart { get; init; }
@@ -36,7 +36,7 @@ internal sealed record ServerSettings
 
     public IPAddress Interface { get; init; } = IPAddress.Loopback;
 
-    /// <summary>Kept for auto-discovery (<c>-b</c>); unused until it exists.</summary>
+    /// <summary>Where announcements go (<c>-b</c>); null means 255.255.255.255.</summary>
     public IPAddress? Broadcast { get; init; }
 
     public int Port { get; init; } = DefaultPort;
@@ -71,8 +71,14 @@ internal sealed record ServerSettings
             Secret = Secret,
             Restart = Restart,
             IdleTimeout = IdleTimeout,
+            AutoDiscovery = AutoDiscovery,
             LoggerFactory = loggerFactory,
         };
+        if (Broadcast is not null)
+        {
+            options.Broadcast = Broadcast;
+        }
+
         if (SocketTimeout is TimeSpan socketTimeout)
         {
             options.SocketTimeout = socketTimeout; // otherwise NodeHostOptions' own default

@@ -48,7 +48,7 @@ internal sealed class Setting
     public static readonly Setting LogFormat = new('f', "log-format", "format", null, null,
         "log format, Python logging style (default \"" + Server.LogFormat.Default + "\")");
     public static readonly Setting AutoDiscovery = new('a', "autodiscovery", null, "network", "autodiscovery",
-        "enable auto-discovery service (not available yet: accepted and ignored)");
+        "announce this node by UDP broadcast, for clients with * patterns");
     public static readonly Setting Restart = new('r', "restart", null, "general", "restart",
         "restart worker process after each task completion");
     public static readonly Setting Proto = new('n', "proto", "proto", "general", "proto",
@@ -57,7 +57,7 @@ internal sealed class Setting
     public static readonly Setting Interface = new('i', "interface", "interface", "network", "interface",
         "interface to listen on: an IP address or a host name (default 0.0.0.0 with a secret, 127.0.0.1 without)");
     public static readonly Setting Broadcast = new('b', "broadcast", "broadcast", "network", "broadcast",
-        "broadcast address for auto-discovery service");
+        "broadcast address for auto-discovery service (default 255.255.255.255)");
     public static readonly Setting Port = new('p', "port", "port", "network", "port",
         "port to listen on (default " + ServerSettings.DefaultPort + "; 0 picks a free port)");
     public static readonly Setting Workers = new('w', "workers", "nworkers", "general", "workers",

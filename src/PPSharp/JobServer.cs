@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using PPSharp.Discovery;
 using PPSharp.Internal;
 using PPSharp.Remote;
 using PPSharp.Scheduling;
@@ -31,7 +32,12 @@ public sealed partial class JobServer : IDisposable, IAsyncDisposable
     private readonly Scheduler _scheduler;
     private readonly LocalWorkerPool _pool;
     private readonly FunctionCatalog _catalog = new();
-    private readonly RemoteNode[] _nodes;
+    private readonly Lock _nodesGate = new();
+    private readonly Dictionary<string, RemoteNode> _nodes = new(StringComparer.OrdinalIgnoreCase);
+    private readonly IDisposable[] _finders;
+    private readonly string? _secret;
+    private readonly TimeSpan _socketTimeout;
+    private readonly int _maxMessageSize;
     private readonly GroupTracker _groups = new();
     private readonly bool _loggingConfigured;
     private readonly long _created = Stopwatch.GetTimestamp();
@@ -60,7 +66,9 @@ public sealed partial class JobServer : IDisposable, IAsyncDisposable
         int ncpus = options.Ncpus ?? DetectNcpus();
         ArgumentOutOfRangeException.ThrowIfNegative(ncpus, nameof(options.Ncpus));
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxMessageSize, 1024, nameof(options.MaxMessageSize));
-        (string Host, int Port)[] nodes = [.. options.PpServers.Select(RemoteNode.Parse).Distinct()];
+        string[] patterns = [.. options.PpServers.Where(NodeFinder.IsPattern)];
+        string[] names = [.. options.PpServers.Where(DnsWatcher.IsDnsName)];
+        (string Host, int Port)[] nodes = [.. options.PpServers.Except(patterns).Except(names).Select(RemoteNode.Parse).Distinct()];
         TimeSpan socketTimeout = options.SocketTimeout ?? JobServerOptions.DefaultSocketTimeout;
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(socketTimeout, TimeSpan.Zero, nameof(options.SocketTimeout));
 
@@ -77,12 +85,15 @@ public sealed partial class JobServer : IDisposable, IAsyncDisposable
         _scheduler = new Scheduler(_statistics);
         _pool = new LocalWorkerPool(_scheduler, options.Restart, options.MaxMessageSize, _logger);
         _pool.Target = ncpus;
-        _nodes = [.. nodes.Select(n => new RemoteNode(n.Host, n.Port, options.Secret, _scheduler, _logger, socketTimeout, options.MaxMessageSize))];
-        foreach (RemoteNode node in _nodes)
+        _secret = options.Secret;
+        _socketTimeout = socketTimeout;
+        _maxMessageSize = options.MaxMessageSize;
+        foreach ((string host, int port) in nodes)
         {
-            _statistics.Ensure(node.Node);
-            node.Start(); // Connections are made in the background: Submit never waits for the network.
+            AddNode(host, port, persistent: true);
         }
+
+        _finders = [.. patterns.Select(p => (IDisposable)NodeFinder.Start(p, OnNodeFound, _logger)), .. names.Select(n => DnsWatcher.Start(n, OnNodeFound, _logger))];
 
         Log.ServerStarted(_logger, ncpus);
     }
@@ -117,7 +128,7 @@ public sealed partial class JobServer : IDisposable, IAsyncDisposable
     public IReadOnlyDictionary<string, int> GetActiveNodes()
     {
         var nodes = new Dictionary<string, int>(StringComparer.Ordinal) { ["local"] = Ncpus };
-        foreach (RemoteNode node in _nodes)
+        foreach (RemoteNode node in Nodes())
         {
             if (node.IsConnected)
             {
@@ -196,7 +207,12 @@ public sealed partial class JobServer : IDisposable, IAsyncDisposable
         }
 
         _scheduler.Close(() => new DestroyedServerException("The job server was destroyed before the job finished."));
-        await Task.WhenAll(_nodes.Select(n => n.DisposeAsync().AsTask())).ConfigureAwait(false);
+        foreach (IDisposable finder in _finders)
+        {
+            finder.Dispose();
+        }
+
+        await Task.WhenAll(Nodes().Select(n => n.DisposeAsync().AsTask())).ConfigureAwait(false);
         await _pool.DisposeAsync().ConfigureAwait(false);
         Log.ServerDestroyed(_logger);
     }
@@ -227,6 +243,52 @@ public sealed partial class JobServer : IDisposable, IAsyncDisposable
     }
 
     internal void OnJobFinished(Job job) => _groups.Done(job.Group);
+
+    private RemoteNode[] Nodes()
+    {
+        lock (_nodesGate)
+        {
+            return [.. _nodes.Values];
+        }
+    }
+
+    /// <summary>A node announced itself (or DNS named it): connect, unless it is already known.</summary>
+    private void OnNodeFound(string host, int port)
+    {
+        if (AddNode(host, port, persistent: false))
+        {
+            Log.NodeFound(_logger, $"{host}:{port}");
+        }
+    }
+
+    private bool AddNode(string host, int port, bool persistent)
+    {
+        RemoteNode node;
+        lock (_nodesGate)
+        {
+            string name = $"{host}:{port}";
+            if (IsDestroyed || _nodes.ContainsKey(name))
+            {
+                return false;
+            }
+
+            node = new RemoteNode(host, port, _secret, _scheduler, _logger, _socketTimeout, _maxMessageSize, persistent, OnNodeGone);
+            _nodes[name] = node;
+        }
+
+        _statistics.Ensure(node.Node);
+        node.Start(); // Connections are made in the background: Submit never waits for the network.
+        return true;
+    }
+
+    /// <summary>A discovered node stopped answering: forget it until it is found again.</summary>
+    private void OnNodeGone(RemoteNode node)
+    {
+        lock (_nodesGate)
+        {
+            _nodes.Remove(node.Node);
+        }
+    }
 
     /// <summary>A callback threw: log it, or (with no logging configured) print it, so it is never silently lost.</summary>
     internal void ReportCallbackFailure(Job job, Exception exception)

@@ -15,8 +15,11 @@ public sealed class JobServerOptions
     public static readonly TimeSpan DefaultSocketTimeout = TimeSpan.FromSeconds(30);
 
     /// <summary>
-    /// Remote <c>ppserver</c> nodes as "host" or "host:port" (port 60000 when omitted). They are connected in the
-    /// background, retried every few seconds while unreachable, and used as soon as they answer.
+    /// Remote <c>ppserver</c> nodes. "host" or "host:port" (port 60000 when omitted) names a node: it is connected in
+    /// the background, retried every few seconds while unreachable, and used as soon as it answers. A pattern with
+    /// <c>*</c> ("*", "*:35000", "192.168.1.*:35000") finds nodes started with <c>ppserver -a</c> by UDP broadcast on
+    /// the pattern with each <c>*</c> replaced by 255. "dns:NAME:PORT" connects to every address NAME resolves to,
+    /// resolved again every 30 seconds. Found nodes are used while they answer and dropped when they go away.
     /// </summary>
     public IList<string> PpServers { get; } = [];
 

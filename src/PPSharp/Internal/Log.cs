@@ -76,4 +76,19 @@ internal static partial class Log
 
     [LoggerMessage(32, LogLevel.Information, "Received assembly {Sha256} ({Bytes} bytes) from {Peer}")]
     public static partial void AssemblyReceived(ILogger logger, string sha256, long bytes, string peer);
+
+    [LoggerMessage(40, LogLevel.Information, "Announcing this node on {Broadcast}:{Port}")]
+    public static partial void DiscoveryAnnouncing(ILogger logger, string broadcast, int port);
+
+    [LoggerMessage(41, LogLevel.Warning, "Could not send a discovery announcement")]
+    public static partial void DiscoverySendFailed(ILogger logger);
+
+    [LoggerMessage(42, LogLevel.Information, "Looking for nodes on {Broadcast}:{Port}")]
+    public static partial void DiscoveryListening(ILogger logger, string broadcast, int port);
+
+    [LoggerMessage(43, LogLevel.Information, "Found node {Node}")]
+    public static partial void NodeFound(ILogger logger, string node);
+
+    [LoggerMessage(44, LogLevel.Warning, "Cannot resolve {Name}: {Reason}")]
+    public static partial void DnsFailed(ILogger logger, string name, string reason);
 }

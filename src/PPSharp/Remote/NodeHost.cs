@@ -31,6 +31,7 @@ internal sealed class NodeHost : IAsyncDisposable
     private LocalWorkerPool? _pool;
     private Socket? _listener;
     private CancellationTokenSource? _idleTimer;
+    private Discovery.NodeAnnouncer? _announcer;
     private int _nextFunctionId;
     private long _nextJobId;
     private int _stopped;
@@ -86,6 +87,12 @@ internal sealed class NodeHost : IAsyncDisposable
             Target = _options.Workers ?? JobServer.DetectNcpus(),
         };
         Log.NodeListening(_logger, LocalEndPoint.ToString(), _pool.Target);
+        if (_options.AutoDiscovery)
+        {
+            // Announced on the UDP port equal to the TCP port, as ppft does; the announcement carries the TCP port.
+            _announcer = new Discovery.NodeAnnouncer(_options.Broadcast, LocalEndPoint.Port, _options.Interface, _logger);
+        }
+
         StartIdleTimer();
         _ = Task.Run(AcceptLoopAsync, cancellationToken);
         return Task.CompletedTask;
@@ -104,6 +111,7 @@ internal sealed class NodeHost : IAsyncDisposable
         }
 
         await _stopping.CancelAsync().ConfigureAwait(false);
+        _announcer?.Dispose();
         _listener?.Dispose();
         List<ClientSession> sessions;
         lock (_gate)

@@ -15,6 +15,12 @@ internal sealed class NodeHostOptions
     /// <summary>The TCP port (<c>-p</c>); 0 picks a free one (see <see cref="NodeHost.LocalEndPoint"/>).</summary>
     public int Port { get; set; } = DefaultPort;
 
+    /// <summary>Announce the node by UDP broadcast for clients with <c>*</c> patterns (<c>-a</c>).</summary>
+    public bool AutoDiscovery { get; set; }
+
+    /// <summary>Where announcements go (<c>-b</c>); ppft's default is the limited broadcast address.</summary>
+    public IPAddress Broadcast { get; set; } = IPAddress.Broadcast;
+
     /// <summary>Local worker processes (<c>-w</c>); null detects the processor count.</summary>
     public int? Workers { get; set; }
 

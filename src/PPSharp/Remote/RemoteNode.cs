@@ -28,12 +28,17 @@ internal sealed class RemoteNode : JobExecutor, IAsyncDisposable
     private readonly TimeSpan _socketTimeout;
     private readonly int _maxMessageSize;
     private readonly CancellationTokenSource _disposed = new();
+    private readonly bool _persistent;
+    private readonly Action<RemoteNode>? _gone;
     private Task? _loop;
     private volatile FrameConnection? _connection;
     private volatile int _capacity;
 
-    public RemoteNode(string host, int port, string? secret, Scheduler scheduler, ILogger logger, TimeSpan socketTimeout, int maxMessageSize)
+    // persistent: listed nodes are retried for ever; discovered ones are dropped (gone is called) once unreachable.
+    public RemoteNode(string host, int port, string? secret, Scheduler scheduler, ILogger logger, TimeSpan socketTimeout, int maxMessageSize, bool persistent = true, Action<RemoteNode>? gone = null)
     {
+        _persistent = persistent;
+        _gone = gone;
         _host = host;
         _port = port;
         _secret = secret ?? string.Empty;
@@ -97,6 +102,12 @@ internal sealed class RemoteNode : JobExecutor, IAsyncDisposable
                 // its answer can no longer arrive, so it is delivered exactly once, by whoever runs it next.
                 _scheduler.RemoveExecutor(this, blame: null);
                 Log.NodeLost(_logger, Node, reason ?? "the connection closed");
+            }
+
+            if (!_persistent)
+            {
+                _gone?.Invoke(this); // Discovered nodes are used while they answer; found again, they come back.
+                return;
             }
 
             try

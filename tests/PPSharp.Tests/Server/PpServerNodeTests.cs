@@ -200,13 +200,13 @@ public sealed class PpServerNodeTests : IDisposable
     }
 
     [Fact]
-    public async Task AutoDiscoveryFlag_IsAccepted_WithAWarning()
+    public async Task AutoDiscoveryFlag_AnnouncesOnTheBroadcastAddress_WhenBundledWithDebug()
     {
         // Bundled flags, as ppft's getopt takes them: -d and -a.
         using PpServerProcess server = PpServerProcess.Start(["-da", "-b", "127.255.255.255", "-p", "0", "-i", "127.0.0.1", "-w", "1"]);
 
         await server.WaitForListeningAsync();
-        await server.WaitForErrorLineAsync(line => line.Contains("Auto-discovery (-a) is not available yet", StringComparison.Ordinal), "the auto-discovery warning");
+        await server.WaitForErrorLineAsync(line => line.Contains("Announcing this node on 127.255.255.255:", StringComparison.Ordinal), "the announcement line");
         await server.WaitForErrorLineAsync(line => line.Contains("DEBUG", StringComparison.Ordinal), "a debug line (-d)");
     }
 
