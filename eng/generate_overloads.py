@@ -71,7 +71,37 @@ def submit_overloads():
     public {ret} Submit{gen(names)}({dtype} function{params(n)}, {cb} callback = null, string group = DefaultGroup)
         => Enqueue(function, {args_new(n)}, {create});
 """)
+        names = t + ["TResult"]
+        out.append(f"""
+    /// <summary>Submits a function given as C# source text, with {n} argument{"s" if n != 1 else ""}, to be compiled and run in a worker process.</summary>{type_docs(n)}
+    /// <param name="function">The source function.</param>{param_docs(n)}
+    /// <param name="callback">Called in this process with the result when the job succeeds, one callback at a time.</param>
+    /// <param name="group">The group, for <see cref="Wait(string?)"/>.</param>
+    /// <returns>The job; read <see cref="Job{{T}}.Result"/> or await it. A compile error fails it with the compiler's diagnostics.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="function"/> or <paramref name="group"/> is null.</exception>
+    /// <exception cref="ArgumentException">An argument cannot be sent to another process; the message names it.</exception>
+    /// <exception cref="DestroyedServerException">The server has been destroyed.</exception>
+    public Job<TResult> Submit{gen(names)}(SourceFunction{gen(names)} function{params(n)}, Action<TResult>? callback = null, string group = DefaultGroup)
+        => Enqueue(function, {args_new(n)}, new Job<TResult>(this, group, callback));
+""")
     out.append("}\n")
+    return "".join(out)
+
+
+def sources():
+    out = [HEADER, "namespace PPSharp;\n"]
+    for n in range(MAX + 1):
+        t = tparams(n)
+        names = t + ["TResult"]
+        out.append(f"""
+/// <summary>A function of {n} argument{"s" if n != 1 else ""} given as C# source text, compiled where it runs; see <see cref="SourceFunction"/>.</summary>{type_docs(n).replace('    ///', '///')}
+/// <param name="source">The function's declaration, for example <c>static long SumPrimes(int n) => ...;</c>.</param>
+/// <param name="depfuncs">Other methods and types (classes, records) the function uses.</param>
+/// <param name="modules">Namespaces to import; assembly names to reference.</param>
+/// <param name="entry">The method to call; by default the first method declared in <paramref name="source"/>.</param>
+public sealed class SourceFunction{gen(names)}(string source, IEnumerable<string>? depfuncs = null, IEnumerable<string>? modules = null, string? entry = null)
+    : SourceFunction(source, depfuncs, modules, entry, typeof(Func{gen(names)}));
+""")
     return "".join(out)
 
 
@@ -79,7 +109,7 @@ def templates():
     out = [HEADER, "using PPSharp.Serialization;\n\nnamespace PPSharp;\n\npublic sealed partial class JobServer\n{"]
     for n in range(MAX + 1):
         t = tparams(n)
-        for dtype in (f"Func{gen(t + ['TResult'])}", f"Func{gen(t + ['Task<TResult>'])}"):
+        for dtype in (f"Func{gen(t + ['TResult'])}", f"Func{gen(t + ['Task<TResult>'])}", f"SourceFunction{gen(t + ['TResult'])}"):
             out.append(f"""
     /// <summary>Creates a template (ppft's <c>Template</c>): a function, callback and group fixed once, submitted with different arguments.</summary>{type_docs(n)}
     /// <param name="function">The function every job of the template runs.</param>
@@ -98,10 +128,10 @@ def templates():
 public sealed class Template{gen(all_t)}
 {{
     private readonly JobServer _server;
-    private readonly Delegate _function;
+    private readonly object _function;
     private readonly Action<TResult>? _callback;
 
-    internal Template(JobServer server, Delegate function, Action<TResult>? callback, string group)
+    internal Template(JobServer server, object function, Action<TResult>? callback, string group)
     {{
         _server = server;
         _function = function;
@@ -150,4 +180,5 @@ def write(name, text):
 
 write("JobServer.Submit.g.cs", submit_overloads())
 write("Template.g.cs", templates())
+write("SourceFunction.g.cs", sources())
 write(os.path.join("Serialization", "JobArguments.g.cs"), arguments())

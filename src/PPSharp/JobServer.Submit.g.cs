@@ -52,6 +52,18 @@ public sealed partial class JobServer
     public Job Submit(Action function, Action? callback = null, string group = DefaultGroup)
         => Enqueue(function, new JobArguments(), Job.Create(this, group, callback));
 
+    /// <summary>Submits a function given as C# source text, with 0 arguments, to be compiled and run in a worker process.</summary>
+    /// <typeparam name="TResult">The function's result type.</typeparam>
+    /// <param name="function">The source function.</param>
+    /// <param name="callback">Called in this process with the result when the job succeeds, one callback at a time.</param>
+    /// <param name="group">The group, for <see cref="Wait(string?)"/>.</param>
+    /// <returns>The job; read <see cref="Job{T}.Result"/> or await it. A compile error fails it with the compiler's diagnostics.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="function"/> or <paramref name="group"/> is null.</exception>
+    /// <exception cref="ArgumentException">An argument cannot be sent to another process; the message names it.</exception>
+    /// <exception cref="DestroyedServerException">The server has been destroyed.</exception>
+    public Job<TResult> Submit<TResult>(SourceFunction<TResult> function, Action<TResult>? callback = null, string group = DefaultGroup)
+        => Enqueue(function, new JobArguments(), new Job<TResult>(this, group, callback));
+
     /// <summary>Submits a function with 1 argument to run in a worker process: the function to run; a static method, lambda, closure or bound instance method.</summary>
     /// <typeparam name="T1">Type of argument 1.</typeparam>
     /// <typeparam name="TResult">The function's result type.</typeparam>
@@ -105,6 +117,20 @@ public sealed partial class JobServer
     /// <exception cref="DestroyedServerException">The server has been destroyed.</exception>
     public Job Submit<T1>(Action<T1> function, T1 arg1, Action? callback = null, string group = DefaultGroup)
         => Enqueue(function, new JobArguments<T1>(arg1), Job.Create(this, group, callback));
+
+    /// <summary>Submits a function given as C# source text, with 1 argument, to be compiled and run in a worker process.</summary>
+    /// <typeparam name="T1">Type of argument 1.</typeparam>
+    /// <typeparam name="TResult">The function's result type.</typeparam>
+    /// <param name="function">The source function.</param>
+    /// <param name="arg1">Argument 1, copied to the worker.</param>
+    /// <param name="callback">Called in this process with the result when the job succeeds, one callback at a time.</param>
+    /// <param name="group">The group, for <see cref="Wait(string?)"/>.</param>
+    /// <returns>The job; read <see cref="Job{T}.Result"/> or await it. A compile error fails it with the compiler's diagnostics.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="function"/> or <paramref name="group"/> is null.</exception>
+    /// <exception cref="ArgumentException">An argument cannot be sent to another process; the message names it.</exception>
+    /// <exception cref="DestroyedServerException">The server has been destroyed.</exception>
+    public Job<TResult> Submit<T1, TResult>(SourceFunction<T1, TResult> function, T1 arg1, Action<TResult>? callback = null, string group = DefaultGroup)
+        => Enqueue(function, new JobArguments<T1>(arg1), new Job<TResult>(this, group, callback));
 
     /// <summary>Submits a function with 2 arguments to run in a worker process: the function to run; a static method, lambda, closure or bound instance method.</summary>
     /// <typeparam name="T1">Type of argument 1.</typeparam>
@@ -167,6 +193,22 @@ public sealed partial class JobServer
     /// <exception cref="DestroyedServerException">The server has been destroyed.</exception>
     public Job Submit<T1, T2>(Action<T1, T2> function, T1 arg1, T2 arg2, Action? callback = null, string group = DefaultGroup)
         => Enqueue(function, new JobArguments<T1, T2>(arg1, arg2), Job.Create(this, group, callback));
+
+    /// <summary>Submits a function given as C# source text, with 2 arguments, to be compiled and run in a worker process.</summary>
+    /// <typeparam name="T1">Type of argument 1.</typeparam>
+    /// <typeparam name="T2">Type of argument 2.</typeparam>
+    /// <typeparam name="TResult">The function's result type.</typeparam>
+    /// <param name="function">The source function.</param>
+    /// <param name="arg1">Argument 1, copied to the worker.</param>
+    /// <param name="arg2">Argument 2, copied to the worker.</param>
+    /// <param name="callback">Called in this process with the result when the job succeeds, one callback at a time.</param>
+    /// <param name="group">The group, for <see cref="Wait(string?)"/>.</param>
+    /// <returns>The job; read <see cref="Job{T}.Result"/> or await it. A compile error fails it with the compiler's diagnostics.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="function"/> or <paramref name="group"/> is null.</exception>
+    /// <exception cref="ArgumentException">An argument cannot be sent to another process; the message names it.</exception>
+    /// <exception cref="DestroyedServerException">The server has been destroyed.</exception>
+    public Job<TResult> Submit<T1, T2, TResult>(SourceFunction<T1, T2, TResult> function, T1 arg1, T2 arg2, Action<TResult>? callback = null, string group = DefaultGroup)
+        => Enqueue(function, new JobArguments<T1, T2>(arg1, arg2), new Job<TResult>(this, group, callback));
 
     /// <summary>Submits a function with 3 arguments to run in a worker process: the function to run; a static method, lambda, closure or bound instance method.</summary>
     /// <typeparam name="T1">Type of argument 1.</typeparam>
@@ -237,6 +279,24 @@ public sealed partial class JobServer
     /// <exception cref="DestroyedServerException">The server has been destroyed.</exception>
     public Job Submit<T1, T2, T3>(Action<T1, T2, T3> function, T1 arg1, T2 arg2, T3 arg3, Action? callback = null, string group = DefaultGroup)
         => Enqueue(function, new JobArguments<T1, T2, T3>(arg1, arg2, arg3), Job.Create(this, group, callback));
+
+    /// <summary>Submits a function given as C# source text, with 3 arguments, to be compiled and run in a worker process.</summary>
+    /// <typeparam name="T1">Type of argument 1.</typeparam>
+    /// <typeparam name="T2">Type of argument 2.</typeparam>
+    /// <typeparam name="T3">Type of argument 3.</typeparam>
+    /// <typeparam name="TResult">The function's result type.</typeparam>
+    /// <param name="function">The source function.</param>
+    /// <param name="arg1">Argument 1, copied to the worker.</param>
+    /// <param name="arg2">Argument 2, copied to the worker.</param>
+    /// <param name="arg3">Argument 3, copied to the worker.</param>
+    /// <param name="callback">Called in this process with the result when the job succeeds, one callback at a time.</param>
+    /// <param name="group">The group, for <see cref="Wait(string?)"/>.</param>
+    /// <returns>The job; read <see cref="Job{T}.Result"/> or await it. A compile error fails it with the compiler's diagnostics.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="function"/> or <paramref name="group"/> is null.</exception>
+    /// <exception cref="ArgumentException">An argument cannot be sent to another process; the message names it.</exception>
+    /// <exception cref="DestroyedServerException">The server has been destroyed.</exception>
+    public Job<TResult> Submit<T1, T2, T3, TResult>(SourceFunction<T1, T2, T3, TResult> function, T1 arg1, T2 arg2, T3 arg3, Action<TResult>? callback = null, string group = DefaultGroup)
+        => Enqueue(function, new JobArguments<T1, T2, T3>(arg1, arg2, arg3), new Job<TResult>(this, group, callback));
 
     /// <summary>Submits a function with 4 arguments to run in a worker process: the function to run; a static method, lambda, closure or bound instance method.</summary>
     /// <typeparam name="T1">Type of argument 1.</typeparam>
@@ -315,6 +375,26 @@ public sealed partial class JobServer
     /// <exception cref="DestroyedServerException">The server has been destroyed.</exception>
     public Job Submit<T1, T2, T3, T4>(Action<T1, T2, T3, T4> function, T1 arg1, T2 arg2, T3 arg3, T4 arg4, Action? callback = null, string group = DefaultGroup)
         => Enqueue(function, new JobArguments<T1, T2, T3, T4>(arg1, arg2, arg3, arg4), Job.Create(this, group, callback));
+
+    /// <summary>Submits a function given as C# source text, with 4 arguments, to be compiled and run in a worker process.</summary>
+    /// <typeparam name="T1">Type of argument 1.</typeparam>
+    /// <typeparam name="T2">Type of argument 2.</typeparam>
+    /// <typeparam name="T3">Type of argument 3.</typeparam>
+    /// <typeparam name="T4">Type of argument 4.</typeparam>
+    /// <typeparam name="TResult">The function's result type.</typeparam>
+    /// <param name="function">The source function.</param>
+    /// <param name="arg1">Argument 1, copied to the worker.</param>
+    /// <param name="arg2">Argument 2, copied to the worker.</param>
+    /// <param name="arg3">Argument 3, copied to the worker.</param>
+    /// <param name="arg4">Argument 4, copied to the worker.</param>
+    /// <param name="callback">Called in this process with the result when the job succeeds, one callback at a time.</param>
+    /// <param name="group">The group, for <see cref="Wait(string?)"/>.</param>
+    /// <returns>The job; read <see cref="Job{T}.Result"/> or await it. A compile error fails it with the compiler's diagnostics.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="function"/> or <paramref name="group"/> is null.</exception>
+    /// <exception cref="ArgumentException">An argument cannot be sent to another process; the message names it.</exception>
+    /// <exception cref="DestroyedServerException">The server has been destroyed.</exception>
+    public Job<TResult> Submit<T1, T2, T3, T4, TResult>(SourceFunction<T1, T2, T3, T4, TResult> function, T1 arg1, T2 arg2, T3 arg3, T4 arg4, Action<TResult>? callback = null, string group = DefaultGroup)
+        => Enqueue(function, new JobArguments<T1, T2, T3, T4>(arg1, arg2, arg3, arg4), new Job<TResult>(this, group, callback));
 
     /// <summary>Submits a function with 5 arguments to run in a worker process: the function to run; a static method, lambda, closure or bound instance method.</summary>
     /// <typeparam name="T1">Type of argument 1.</typeparam>
@@ -401,6 +481,28 @@ public sealed partial class JobServer
     /// <exception cref="DestroyedServerException">The server has been destroyed.</exception>
     public Job Submit<T1, T2, T3, T4, T5>(Action<T1, T2, T3, T4, T5> function, T1 arg1, T2 arg2, T3 arg3, T4 arg4, T5 arg5, Action? callback = null, string group = DefaultGroup)
         => Enqueue(function, new JobArguments<T1, T2, T3, T4, T5>(arg1, arg2, arg3, arg4, arg5), Job.Create(this, group, callback));
+
+    /// <summary>Submits a function given as C# source text, with 5 arguments, to be compiled and run in a worker process.</summary>
+    /// <typeparam name="T1">Type of argument 1.</typeparam>
+    /// <typeparam name="T2">Type of argument 2.</typeparam>
+    /// <typeparam name="T3">Type of argument 3.</typeparam>
+    /// <typeparam name="T4">Type of argument 4.</typeparam>
+    /// <typeparam name="T5">Type of argument 5.</typeparam>
+    /// <typeparam name="TResult">The function's result type.</typeparam>
+    /// <param name="function">The source function.</param>
+    /// <param name="arg1">Argument 1, copied to the worker.</param>
+    /// <param name="arg2">Argument 2, copied to the worker.</param>
+    /// <param name="arg3">Argument 3, copied to the worker.</param>
+    /// <param name="arg4">Argument 4, copied to the worker.</param>
+    /// <param name="arg5">Argument 5, copied to the worker.</param>
+    /// <param name="callback">Called in this process with the result when the job succeeds, one callback at a time.</param>
+    /// <param name="group">The group, for <see cref="Wait(string?)"/>.</param>
+    /// <returns>The job; read <see cref="Job{T}.Result"/> or await it. A compile error fails it with the compiler's diagnostics.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="function"/> or <paramref name="group"/> is null.</exception>
+    /// <exception cref="ArgumentException">An argument cannot be sent to another process; the message names it.</exception>
+    /// <exception cref="DestroyedServerException">The server has been destroyed.</exception>
+    public Job<TResult> Submit<T1, T2, T3, T4, T5, TResult>(SourceFunction<T1, T2, T3, T4, T5, TResult> function, T1 arg1, T2 arg2, T3 arg3, T4 arg4, T5 arg5, Action<TResult>? callback = null, string group = DefaultGroup)
+        => Enqueue(function, new JobArguments<T1, T2, T3, T4, T5>(arg1, arg2, arg3, arg4, arg5), new Job<TResult>(this, group, callback));
 
     /// <summary>Submits a function with 6 arguments to run in a worker process: the function to run; a static method, lambda, closure or bound instance method.</summary>
     /// <typeparam name="T1">Type of argument 1.</typeparam>
@@ -495,6 +597,30 @@ public sealed partial class JobServer
     /// <exception cref="DestroyedServerException">The server has been destroyed.</exception>
     public Job Submit<T1, T2, T3, T4, T5, T6>(Action<T1, T2, T3, T4, T5, T6> function, T1 arg1, T2 arg2, T3 arg3, T4 arg4, T5 arg5, T6 arg6, Action? callback = null, string group = DefaultGroup)
         => Enqueue(function, new JobArguments<T1, T2, T3, T4, T5, T6>(arg1, arg2, arg3, arg4, arg5, arg6), Job.Create(this, group, callback));
+
+    /// <summary>Submits a function given as C# source text, with 6 arguments, to be compiled and run in a worker process.</summary>
+    /// <typeparam name="T1">Type of argument 1.</typeparam>
+    /// <typeparam name="T2">Type of argument 2.</typeparam>
+    /// <typeparam name="T3">Type of argument 3.</typeparam>
+    /// <typeparam name="T4">Type of argument 4.</typeparam>
+    /// <typeparam name="T5">Type of argument 5.</typeparam>
+    /// <typeparam name="T6">Type of argument 6.</typeparam>
+    /// <typeparam name="TResult">The function's result type.</typeparam>
+    /// <param name="function">The source function.</param>
+    /// <param name="arg1">Argument 1, copied to the worker.</param>
+    /// <param name="arg2">Argument 2, copied to the worker.</param>
+    /// <param name="arg3">Argument 3, copied to the worker.</param>
+    /// <param name="arg4">Argument 4, copied to the worker.</param>
+    /// <param name="arg5">Argument 5, copied to the worker.</param>
+    /// <param name="arg6">Argument 6, copied to the worker.</param>
+    /// <param name="callback">Called in this process with the result when the job succeeds, one callback at a time.</param>
+    /// <param name="group">The group, for <see cref="Wait(string?)"/>.</param>
+    /// <returns>The job; read <see cref="Job{T}.Result"/> or await it. A compile error fails it with the compiler's diagnostics.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="function"/> or <paramref name="group"/> is null.</exception>
+    /// <exception cref="ArgumentException">An argument cannot be sent to another process; the message names it.</exception>
+    /// <exception cref="DestroyedServerException">The server has been destroyed.</exception>
+    public Job<TResult> Submit<T1, T2, T3, T4, T5, T6, TResult>(SourceFunction<T1, T2, T3, T4, T5, T6, TResult> function, T1 arg1, T2 arg2, T3 arg3, T4 arg4, T5 arg5, T6 arg6, Action<TResult>? callback = null, string group = DefaultGroup)
+        => Enqueue(function, new JobArguments<T1, T2, T3, T4, T5, T6>(arg1, arg2, arg3, arg4, arg5, arg6), new Job<TResult>(this, group, callback));
 
     /// <summary>Submits a function with 7 arguments to run in a worker process: the function to run; a static method, lambda, closure or bound instance method.</summary>
     /// <typeparam name="T1">Type of argument 1.</typeparam>
@@ -597,6 +723,32 @@ public sealed partial class JobServer
     /// <exception cref="DestroyedServerException">The server has been destroyed.</exception>
     public Job Submit<T1, T2, T3, T4, T5, T6, T7>(Action<T1, T2, T3, T4, T5, T6, T7> function, T1 arg1, T2 arg2, T3 arg3, T4 arg4, T5 arg5, T6 arg6, T7 arg7, Action? callback = null, string group = DefaultGroup)
         => Enqueue(function, new JobArguments<T1, T2, T3, T4, T5, T6, T7>(arg1, arg2, arg3, arg4, arg5, arg6, arg7), Job.Create(this, group, callback));
+
+    /// <summary>Submits a function given as C# source text, with 7 arguments, to be compiled and run in a worker process.</summary>
+    /// <typeparam name="T1">Type of argument 1.</typeparam>
+    /// <typeparam name="T2">Type of argument 2.</typeparam>
+    /// <typeparam name="T3">Type of argument 3.</typeparam>
+    /// <typeparam name="T4">Type of argument 4.</typeparam>
+    /// <typeparam name="T5">Type of argument 5.</typeparam>
+    /// <typeparam name="T6">Type of argument 6.</typeparam>
+    /// <typeparam name="T7">Type of argument 7.</typeparam>
+    /// <typeparam name="TResult">The function's result type.</typeparam>
+    /// <param name="function">The source function.</param>
+    /// <param name="arg1">Argument 1, copied to the worker.</param>
+    /// <param name="arg2">Argument 2, copied to the worker.</param>
+    /// <param name="arg3">Argument 3, copied to the worker.</param>
+    /// <param name="arg4">Argument 4, copied to the worker.</param>
+    /// <param name="arg5">Argument 5, copied to the worker.</param>
+    /// <param name="arg6">Argument 6, copied to the worker.</param>
+    /// <param name="arg7">Argument 7, copied to the worker.</param>
+    /// <param name="callback">Called in this process with the result when the job succeeds, one callback at a time.</param>
+    /// <param name="group">The group, for <see cref="Wait(string?)"/>.</param>
+    /// <returns>The job; read <see cref="Job{T}.Result"/> or await it. A compile error fails it with the compiler's diagnostics.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="function"/> or <paramref name="group"/> is null.</exception>
+    /// <exception cref="ArgumentException">An argument cannot be sent to another process; the message names it.</exception>
+    /// <exception cref="DestroyedServerException">The server has been destroyed.</exception>
+    public Job<TResult> Submit<T1, T2, T3, T4, T5, T6, T7, TResult>(SourceFunction<T1, T2, T3, T4, T5, T6, T7, TResult> function, T1 arg1, T2 arg2, T3 arg3, T4 arg4, T5 arg5, T6 arg6, T7 arg7, Action<TResult>? callback = null, string group = DefaultGroup)
+        => Enqueue(function, new JobArguments<T1, T2, T3, T4, T5, T6, T7>(arg1, arg2, arg3, arg4, arg5, arg6, arg7), new Job<TResult>(this, group, callback));
 
     /// <summary>Submits a function with 8 arguments to run in a worker process: the function to run; a static method, lambda, closure or bound instance method.</summary>
     /// <typeparam name="T1">Type of argument 1.</typeparam>
@@ -707,4 +859,32 @@ public sealed partial class JobServer
     /// <exception cref="DestroyedServerException">The server has been destroyed.</exception>
     public Job Submit<T1, T2, T3, T4, T5, T6, T7, T8>(Action<T1, T2, T3, T4, T5, T6, T7, T8> function, T1 arg1, T2 arg2, T3 arg3, T4 arg4, T5 arg5, T6 arg6, T7 arg7, T8 arg8, Action? callback = null, string group = DefaultGroup)
         => Enqueue(function, new JobArguments<T1, T2, T3, T4, T5, T6, T7, T8>(arg1, arg2, arg3, arg4, arg5, arg6, arg7, arg8), Job.Create(this, group, callback));
+
+    /// <summary>Submits a function given as C# source text, with 8 arguments, to be compiled and run in a worker process.</summary>
+    /// <typeparam name="T1">Type of argument 1.</typeparam>
+    /// <typeparam name="T2">Type of argument 2.</typeparam>
+    /// <typeparam name="T3">Type of argument 3.</typeparam>
+    /// <typeparam name="T4">Type of argument 4.</typeparam>
+    /// <typeparam name="T5">Type of argument 5.</typeparam>
+    /// <typeparam name="T6">Type of argument 6.</typeparam>
+    /// <typeparam name="T7">Type of argument 7.</typeparam>
+    /// <typeparam name="T8">Type of argument 8.</typeparam>
+    /// <typeparam name="TResult">The function's result type.</typeparam>
+    /// <param name="function">The source function.</param>
+    /// <param name="arg1">Argument 1, copied to the worker.</param>
+    /// <param name="arg2">Argument 2, copied to the worker.</param>
+    /// <param name="arg3">Argument 3, copied to the worker.</param>
+    /// <param name="arg4">Argument 4, copied to the worker.</param>
+    /// <param name="arg5">Argument 5, copied to the worker.</param>
+    /// <param name="arg6">Argument 6, copied to the worker.</param>
+    /// <param name="arg7">Argument 7, copied to the worker.</param>
+    /// <param name="arg8">Argument 8, copied to the worker.</param>
+    /// <param name="callback">Called in this process with the result when the job succeeds, one callback at a time.</param>
+    /// <param name="group">The group, for <see cref="Wait(string?)"/>.</param>
+    /// <returns>The job; read <see cref="Job{T}.Result"/> or await it. A compile error fails it with the compiler's diagnostics.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="function"/> or <paramref name="group"/> is null.</exception>
+    /// <exception cref="ArgumentException">An argument cannot be sent to another process; the message names it.</exception>
+    /// <exception cref="DestroyedServerException">The server has been destroyed.</exception>
+    public Job<TResult> Submit<T1, T2, T3, T4, T5, T6, T7, T8, TResult>(SourceFunction<T1, T2, T3, T4, T5, T6, T7, T8, TResult> function, T1 arg1, T2 arg2, T3 arg3, T4 arg4, T5 arg5, T6 arg6, T7 arg7, T8 arg8, Action<TResult>? callback = null, string group = DefaultGroup)
+        => Enqueue(function, new JobArguments<T1, T2, T3, T4, T5, T6, T7, T8>(arg1, arg2, arg3, arg4, arg5, arg6, arg7, arg8), new Job<TResult>(this, group, callback));
 }

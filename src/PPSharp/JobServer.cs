@@ -218,15 +218,23 @@ public sealed partial class JobServer : IDisposable, IAsyncDisposable
     }
 
     /// <summary>The common path of every <c>Submit</c>: serialize now (so errors surface here), then queue.</summary>
-    internal TJob Enqueue<TArgs, TJob>(Delegate function, in TArgs arguments, TJob job)
+    /// <param name="function">A delegate, or a <see cref="SourceFunction"/>.</param>
+    /// <param name="arguments">The job's arguments.</param>
+    /// <param name="job">The job object to hand back, not yet numbered.</param>
+    internal TJob Enqueue<TArgs, TJob>(object function, in TArgs arguments, TJob job)
         where TArgs : struct, IJobArguments
         where TJob : Job
     {
         ArgumentNullException.ThrowIfNull(function);
         ArgumentNullException.ThrowIfNull(job.Group, "group");
         ThrowIfDestroyed();
-        FunctionInfo info = _catalog.Get(function);
-        byte[] body = JobPayload.WriteBody(info, function.Target, arguments);
+        (FunctionInfo info, object? target) = function switch
+        {
+            Delegate d => (_catalog.Get(d), d.Target),
+            SourceFunction source => (_catalog.Get(source), null),
+            _ => throw new ArgumentException($"{function.GetType()} is neither a delegate nor a source function.", nameof(function)),
+        };
+        byte[] body = JobPayload.WriteBody(info, target, arguments);
         job.Id = Interlocked.Increment(ref _nextJobId);
         _groups.Add(job.Group);
         try

@@ -25,6 +25,15 @@ public sealed partial class JobServer
         => new(this, function ?? throw new ArgumentNullException(nameof(function)), callback, group);
 
     /// <summary>Creates a template (ppft's <c>Template</c>): a function, callback and group fixed once, submitted with different arguments.</summary>
+    /// <typeparam name="TResult">The function's result type.</typeparam>
+    /// <param name="function">The function every job of the template runs.</param>
+    /// <param name="callback">Called with each job's result, as for <c>Submit</c>.</param>
+    /// <param name="group">The group of every job of the template.</param>
+    /// <returns>The template; call its <c>Submit</c>.</returns>
+    public Template<TResult> CreateTemplate<TResult>(SourceFunction<TResult> function, Action<TResult>? callback = null, string group = DefaultGroup)
+        => new(this, function ?? throw new ArgumentNullException(nameof(function)), callback, group);
+
+    /// <summary>Creates a template (ppft's <c>Template</c>): a function, callback and group fixed once, submitted with different arguments.</summary>
     /// <typeparam name="T1">Type of argument 1.</typeparam>
     /// <typeparam name="TResult">The function's result type.</typeparam>
     /// <param name="function">The function every job of the template runs.</param>
@@ -42,6 +51,16 @@ public sealed partial class JobServer
     /// <param name="group">The group of every job of the template.</param>
     /// <returns>The template; call its <c>Submit</c>.</returns>
     public Template<T1, TResult> CreateTemplate<T1, TResult>(Func<T1, Task<TResult>> function, Action<TResult>? callback = null, string group = DefaultGroup)
+        => new(this, function ?? throw new ArgumentNullException(nameof(function)), callback, group);
+
+    /// <summary>Creates a template (ppft's <c>Template</c>): a function, callback and group fixed once, submitted with different arguments.</summary>
+    /// <typeparam name="T1">Type of argument 1.</typeparam>
+    /// <typeparam name="TResult">The function's result type.</typeparam>
+    /// <param name="function">The function every job of the template runs.</param>
+    /// <param name="callback">Called with each job's result, as for <c>Submit</c>.</param>
+    /// <param name="group">The group of every job of the template.</param>
+    /// <returns>The template; call its <c>Submit</c>.</returns>
+    public Template<T1, TResult> CreateTemplate<T1, TResult>(SourceFunction<T1, TResult> function, Action<TResult>? callback = null, string group = DefaultGroup)
         => new(this, function ?? throw new ArgumentNullException(nameof(function)), callback, group);
 
     /// <summary>Creates a template (ppft's <c>Template</c>): a function, callback and group fixed once, submitted with different arguments.</summary>
@@ -64,6 +83,17 @@ public sealed partial class JobServer
     /// <param name="group">The group of every job of the template.</param>
     /// <returns>The template; call its <c>Submit</c>.</returns>
     public Template<T1, T2, TResult> CreateTemplate<T1, T2, TResult>(Func<T1, T2, Task<TResult>> function, Action<TResult>? callback = null, string group = DefaultGroup)
+        => new(this, function ?? throw new ArgumentNullException(nameof(function)), callback, group);
+
+    /// <summary>Creates a template (ppft's <c>Template</c>): a function, callback and group fixed once, submitted with different arguments.</summary>
+    /// <typeparam name="T1">Type of argument 1.</typeparam>
+    /// <typeparam name="T2">Type of argument 2.</typeparam>
+    /// <typeparam name="TResult">The function's result type.</typeparam>
+    /// <param name="function">The function every job of the template runs.</param>
+    /// <param name="callback">Called with each job's result, as for <c>Submit</c>.</param>
+    /// <param name="group">The group of every job of the template.</param>
+    /// <returns>The template; call its <c>Submit</c>.</returns>
+    public Template<T1, T2, TResult> CreateTemplate<T1, T2, TResult>(SourceFunction<T1, T2, TResult> function, Action<TResult>? callback = null, string group = DefaultGroup)
         => new(this, function ?? throw new ArgumentNullException(nameof(function)), callback, group);
 
     /// <summary>Creates a template (ppft's <c>Template</c>): a function, callback and group fixed once, submitted with different arguments.</summary>
@@ -94,6 +124,18 @@ public sealed partial class JobServer
     /// <typeparam name="T1">Type of argument 1.</typeparam>
     /// <typeparam name="T2">Type of argument 2.</typeparam>
     /// <typeparam name="T3">Type of argument 3.</typeparam>
+    /// <typeparam name="TResult">The function's result type.</typeparam>
+    /// <param name="function">The function every job of the template runs.</param>
+    /// <param name="callback">Called with each job's result, as for <c>Submit</c>.</param>
+    /// <param name="group">The group of every job of the template.</param>
+    /// <returns>The template; call its <c>Submit</c>.</returns>
+    public Template<T1, T2, T3, TResult> CreateTemplate<T1, T2, T3, TResult>(SourceFunction<T1, T2, T3, TResult> function, Action<TResult>? callback = null, string group = DefaultGroup)
+        => new(this, function ?? throw new ArgumentNullException(nameof(function)), callback, group);
+
+    /// <summary>Creates a template (ppft's <c>Template</c>): a function, callback and group fixed once, submitted with different arguments.</summary>
+    /// <typeparam name="T1">Type of argument 1.</typeparam>
+    /// <typeparam name="T2">Type of argument 2.</typeparam>
+    /// <typeparam name="T3">Type of argument 3.</typeparam>
     /// <typeparam name="T4">Type of argument 4.</typeparam>
     /// <typeparam name="TResult">The function's result type.</typeparam>
     /// <param name="function">The function every job of the template runs.</param>
@@ -114,6 +156,19 @@ public sealed partial class JobServer
     /// <param name="group">The group of every job of the template.</param>
     /// <returns>The template; call its <c>Submit</c>.</returns>
     public Template<T1, T2, T3, T4, TResult> CreateTemplate<T1, T2, T3, T4, TResult>(Func<T1, T2, T3, T4, Task<TResult>> function, Action<TResult>? callback = null, string group = DefaultGroup)
+        => new(this, function ?? throw new ArgumentNullException(nameof(function)), callback, group);
+
+    /// <summary>Creates a template (ppft's <c>Template</c>): a function, callback and group fixed once, submitted with different arguments.</summary>
+    /// <typeparam name="T1">Type of argument 1.</typeparam>
+    /// <typeparam name="T2">Type of argument 2.</typeparam>
+    /// <typeparam name="T3">Type of argument 3.</typeparam>
+    /// <typeparam name="T4">Type of argument 4.</typeparam>
+    /// <typeparam name="TResult">The function's result type.</typeparam>
+    /// <param name="function">The function every job of the template runs.</param>
+    /// <param name="callback">Called with each job's result, as for <c>Submit</c>.</param>
+    /// <param name="group">The group of every job of the template.</param>
+    /// <returns>The template; call its <c>Submit</c>.</returns>
+    public Template<T1, T2, T3, T4, TResult> CreateTemplate<T1, T2, T3, T4, TResult>(SourceFunction<T1, T2, T3, T4, TResult> function, Action<TResult>? callback = null, string group = DefaultGroup)
         => new(this, function ?? throw new ArgumentNullException(nameof(function)), callback, group);
 
     /// <summary>Creates a template (ppft's <c>Template</c>): a function, callback and group fixed once, submitted with different arguments.</summary>
@@ -150,6 +205,20 @@ public sealed partial class JobServer
     /// <typeparam name="T3">Type of argument 3.</typeparam>
     /// <typeparam name="T4">Type of argument 4.</typeparam>
     /// <typeparam name="T5">Type of argument 5.</typeparam>
+    /// <typeparam name="TResult">The function's result type.</typeparam>
+    /// <param name="function">The function every job of the template runs.</param>
+    /// <param name="callback">Called with each job's result, as for <c>Submit</c>.</param>
+    /// <param name="group">The group of every job of the template.</param>
+    /// <returns>The template; call its <c>Submit</c>.</returns>
+    public Template<T1, T2, T3, T4, T5, TResult> CreateTemplate<T1, T2, T3, T4, T5, TResult>(SourceFunction<T1, T2, T3, T4, T5, TResult> function, Action<TResult>? callback = null, string group = DefaultGroup)
+        => new(this, function ?? throw new ArgumentNullException(nameof(function)), callback, group);
+
+    /// <summary>Creates a template (ppft's <c>Template</c>): a function, callback and group fixed once, submitted with different arguments.</summary>
+    /// <typeparam name="T1">Type of argument 1.</typeparam>
+    /// <typeparam name="T2">Type of argument 2.</typeparam>
+    /// <typeparam name="T3">Type of argument 3.</typeparam>
+    /// <typeparam name="T4">Type of argument 4.</typeparam>
+    /// <typeparam name="T5">Type of argument 5.</typeparam>
     /// <typeparam name="T6">Type of argument 6.</typeparam>
     /// <typeparam name="TResult">The function's result type.</typeparam>
     /// <param name="function">The function every job of the template runs.</param>
@@ -172,6 +241,21 @@ public sealed partial class JobServer
     /// <param name="group">The group of every job of the template.</param>
     /// <returns>The template; call its <c>Submit</c>.</returns>
     public Template<T1, T2, T3, T4, T5, T6, TResult> CreateTemplate<T1, T2, T3, T4, T5, T6, TResult>(Func<T1, T2, T3, T4, T5, T6, Task<TResult>> function, Action<TResult>? callback = null, string group = DefaultGroup)
+        => new(this, function ?? throw new ArgumentNullException(nameof(function)), callback, group);
+
+    /// <summary>Creates a template (ppft's <c>Template</c>): a function, callback and group fixed once, submitted with different arguments.</summary>
+    /// <typeparam name="T1">Type of argument 1.</typeparam>
+    /// <typeparam name="T2">Type of argument 2.</typeparam>
+    /// <typeparam name="T3">Type of argument 3.</typeparam>
+    /// <typeparam name="T4">Type of argument 4.</typeparam>
+    /// <typeparam name="T5">Type of argument 5.</typeparam>
+    /// <typeparam name="T6">Type of argument 6.</typeparam>
+    /// <typeparam name="TResult">The function's result type.</typeparam>
+    /// <param name="function">The function every job of the template runs.</param>
+    /// <param name="callback">Called with each job's result, as for <c>Submit</c>.</param>
+    /// <param name="group">The group of every job of the template.</param>
+    /// <returns>The template; call its <c>Submit</c>.</returns>
+    public Template<T1, T2, T3, T4, T5, T6, TResult> CreateTemplate<T1, T2, T3, T4, T5, T6, TResult>(SourceFunction<T1, T2, T3, T4, T5, T6, TResult> function, Action<TResult>? callback = null, string group = DefaultGroup)
         => new(this, function ?? throw new ArgumentNullException(nameof(function)), callback, group);
 
     /// <summary>Creates a template (ppft's <c>Template</c>): a function, callback and group fixed once, submitted with different arguments.</summary>
@@ -214,6 +298,22 @@ public sealed partial class JobServer
     /// <typeparam name="T5">Type of argument 5.</typeparam>
     /// <typeparam name="T6">Type of argument 6.</typeparam>
     /// <typeparam name="T7">Type of argument 7.</typeparam>
+    /// <typeparam name="TResult">The function's result type.</typeparam>
+    /// <param name="function">The function every job of the template runs.</param>
+    /// <param name="callback">Called with each job's result, as for <c>Submit</c>.</param>
+    /// <param name="group">The group of every job of the template.</param>
+    /// <returns>The template; call its <c>Submit</c>.</returns>
+    public Template<T1, T2, T3, T4, T5, T6, T7, TResult> CreateTemplate<T1, T2, T3, T4, T5, T6, T7, TResult>(SourceFunction<T1, T2, T3, T4, T5, T6, T7, TResult> function, Action<TResult>? callback = null, string group = DefaultGroup)
+        => new(this, function ?? throw new ArgumentNullException(nameof(function)), callback, group);
+
+    /// <summary>Creates a template (ppft's <c>Template</c>): a function, callback and group fixed once, submitted with different arguments.</summary>
+    /// <typeparam name="T1">Type of argument 1.</typeparam>
+    /// <typeparam name="T2">Type of argument 2.</typeparam>
+    /// <typeparam name="T3">Type of argument 3.</typeparam>
+    /// <typeparam name="T4">Type of argument 4.</typeparam>
+    /// <typeparam name="T5">Type of argument 5.</typeparam>
+    /// <typeparam name="T6">Type of argument 6.</typeparam>
+    /// <typeparam name="T7">Type of argument 7.</typeparam>
     /// <typeparam name="T8">Type of argument 8.</typeparam>
     /// <typeparam name="TResult">The function's result type.</typeparam>
     /// <param name="function">The function every job of the template runs.</param>
@@ -239,6 +339,23 @@ public sealed partial class JobServer
     /// <returns>The template; call its <c>Submit</c>.</returns>
     public Template<T1, T2, T3, T4, T5, T6, T7, T8, TResult> CreateTemplate<T1, T2, T3, T4, T5, T6, T7, T8, TResult>(Func<T1, T2, T3, T4, T5, T6, T7, T8, Task<TResult>> function, Action<TResult>? callback = null, string group = DefaultGroup)
         => new(this, function ?? throw new ArgumentNullException(nameof(function)), callback, group);
+
+    /// <summary>Creates a template (ppft's <c>Template</c>): a function, callback and group fixed once, submitted with different arguments.</summary>
+    /// <typeparam name="T1">Type of argument 1.</typeparam>
+    /// <typeparam name="T2">Type of argument 2.</typeparam>
+    /// <typeparam name="T3">Type of argument 3.</typeparam>
+    /// <typeparam name="T4">Type of argument 4.</typeparam>
+    /// <typeparam name="T5">Type of argument 5.</typeparam>
+    /// <typeparam name="T6">Type of argument 6.</typeparam>
+    /// <typeparam name="T7">Type of argument 7.</typeparam>
+    /// <typeparam name="T8">Type of argument 8.</typeparam>
+    /// <typeparam name="TResult">The function's result type.</typeparam>
+    /// <param name="function">The function every job of the template runs.</param>
+    /// <param name="callback">Called with each job's result, as for <c>Submit</c>.</param>
+    /// <param name="group">The group of every job of the template.</param>
+    /// <returns>The template; call its <c>Submit</c>.</returns>
+    public Template<T1, T2, T3, T4, T5, T6, T7, T8, TResult> CreateTemplate<T1, T2, T3, T4, T5, T6, T7, T8, TResult>(SourceFunction<T1, T2, T3, T4, T5, T6, T7, T8, TResult> function, Action<TResult>? callback = null, string group = DefaultGroup)
+        => new(this, function ?? throw new ArgumentNullException(nameof(function)), callback, group);
 }
 
 /// <summary>A function bound to a job server with a callback and group, submitted with different arguments (ppft's <c>Template</c>).</summary>
@@ -246,10 +363,10 @@ public sealed partial class JobServer
 public sealed class Template<TResult>
 {
     private readonly JobServer _server;
-    private readonly Delegate _function;
+    private readonly object _function;
     private readonly Action<TResult>? _callback;
 
-    internal Template(JobServer server, Delegate function, Action<TResult>? callback, string group)
+    internal Template(JobServer server, object function, Action<TResult>? callback, string group)
     {
         _server = server;
         _function = function;
@@ -274,10 +391,10 @@ public sealed class Template<TResult>
 public sealed class Template<T1, TResult>
 {
     private readonly JobServer _server;
-    private readonly Delegate _function;
+    private readonly object _function;
     private readonly Action<TResult>? _callback;
 
-    internal Template(JobServer server, Delegate function, Action<TResult>? callback, string group)
+    internal Template(JobServer server, object function, Action<TResult>? callback, string group)
     {
         _server = server;
         _function = function;
@@ -304,10 +421,10 @@ public sealed class Template<T1, TResult>
 public sealed class Template<T1, T2, TResult>
 {
     private readonly JobServer _server;
-    private readonly Delegate _function;
+    private readonly object _function;
     private readonly Action<TResult>? _callback;
 
-    internal Template(JobServer server, Delegate function, Action<TResult>? callback, string group)
+    internal Template(JobServer server, object function, Action<TResult>? callback, string group)
     {
         _server = server;
         _function = function;
@@ -336,10 +453,10 @@ public sealed class Template<T1, T2, TResult>
 public sealed class Template<T1, T2, T3, TResult>
 {
     private readonly JobServer _server;
-    private readonly Delegate _function;
+    private readonly object _function;
     private readonly Action<TResult>? _callback;
 
-    internal Template(JobServer server, Delegate function, Action<TResult>? callback, string group)
+    internal Template(JobServer server, object function, Action<TResult>? callback, string group)
     {
         _server = server;
         _function = function;
@@ -370,10 +487,10 @@ public sealed class Template<T1, T2, T3, TResult>
 public sealed class Template<T1, T2, T3, T4, TResult>
 {
     private readonly JobServer _server;
-    private readonly Delegate _function;
+    private readonly object _function;
     private readonly Action<TResult>? _callback;
 
-    internal Template(JobServer server, Delegate function, Action<TResult>? callback, string group)
+    internal Template(JobServer server, object function, Action<TResult>? callback, string group)
     {
         _server = server;
         _function = function;
@@ -406,10 +523,10 @@ public sealed class Template<T1, T2, T3, T4, TResult>
 public sealed class Template<T1, T2, T3, T4, T5, TResult>
 {
     private readonly JobServer _server;
-    private readonly Delegate _function;
+    private readonly object _function;
     private readonly Action<TResult>? _callback;
 
-    internal Template(JobServer server, Delegate function, Action<TResult>? callback, string group)
+    internal Template(JobServer server, object function, Action<TResult>? callback, string group)
     {
         _server = server;
         _function = function;
@@ -444,10 +561,10 @@ public sealed class Template<T1, T2, T3, T4, T5, TResult>
 public sealed class Template<T1, T2, T3, T4, T5, T6, TResult>
 {
     private readonly JobServer _server;
-    private readonly Delegate _function;
+    private readonly object _function;
     private readonly Action<TResult>? _callback;
 
-    internal Template(JobServer server, Delegate function, Action<TResult>? callback, string group)
+    internal Template(JobServer server, object function, Action<TResult>? callback, string group)
     {
         _server = server;
         _function = function;
@@ -484,10 +601,10 @@ public sealed class Template<T1, T2, T3, T4, T5, T6, TResult>
 public sealed class Template<T1, T2, T3, T4, T5, T6, T7, TResult>
 {
     private readonly JobServer _server;
-    private readonly Delegate _function;
+    private readonly object _function;
     private readonly Action<TResult>? _callback;
 
-    internal Template(JobServer server, Delegate function, Action<TResult>? callback, string group)
+    internal Template(JobServer server, object function, Action<TResult>? callback, string group)
     {
         _server = server;
         _function = function;
@@ -526,10 +643,10 @@ public sealed class Template<T1, T2, T3, T4, T5, T6, T7, TResult>
 public sealed class Template<T1, T2, T3, T4, T5, T6, T7, T8, TResult>
 {
     private readonly JobServer _server;
-    private readonly Delegate _function;
+    private readonly object _function;
     private readonly Action<TResult>? _callback;
 
-    internal Template(JobServer server, Delegate function, Action<TResult>? callback, string group)
+    internal Template(JobServer server, object function, Action<TResult>? callback, string group)
     {
         _server = server;
         _function = function;

@@ -74,6 +74,15 @@ internal sealed class LoadedFunction
     public static LoadedFunction Load(FunctionDescription description, TypeLoader types)
     {
         Type delegateType = types.Load(description.DelegateType);
+        if (description.Source is { } source)
+        {
+            MethodInfo compiled = SourceCompilers.Compile(source, delegateType);
+
+            // An async entry (Task<T> where T was declared) is awaited: read the shape from the method itself.
+            Type shape = System.Linq.Expressions.Expression.GetFuncType([.. compiled.GetParameters().Select(p => p.ParameterType), compiled.ReturnType]);
+            return new LoadedFunction(compiled, shape, TargetKind.None, null, null) { Options = new JobSerializerOptions(types) };
+        }
+
         Type declaringType = types.Load(description.DeclaringType);
         int token = description.MethodToken;
         Type[] generic = [.. description.GenericArguments.Select(types.Load)];

@@ -33,6 +33,7 @@ internal enum TargetKind : byte
 internal sealed class FunctionCatalog
 {
     private readonly ConcurrentDictionary<(MethodInfo Method, Type Delegate, Type? Target), FunctionInfo> _functions = new();
+    private readonly ConcurrentDictionary<(string Text, Type Delegate), FunctionInfo> _sources = new();
     private int _nextId;
 
     /// <exception cref="ArgumentException">The delegate cannot run in another process (and why).</exception>
@@ -48,6 +49,19 @@ internal sealed class FunctionCatalog
 
         Validate(function);
         return _functions.GetOrAdd(key, static (k, self) => self.Create(k.Method, k.Delegate, k.Target), this);
+    }
+
+    /// <summary>A source function: one definition per distinct text and signature, so workers compile it once.</summary>
+    public FunctionInfo Get(SourceFunction function)
+    {
+        var text = new SourceText(function.Source, [.. function.Depfuncs], [.. function.Modules], function.Entry);
+        string key = string.Join("\u0000", [text.Source, .. text.Depfuncs, "\u0001", .. text.Modules, "\u0001", text.Entry ?? string.Empty]);
+        return _sources.GetOrAdd((key, function.DelegateType), _ =>
+        {
+            int id = Interlocked.Increment(ref _nextId);
+            var description = new FunctionDescription(id, TypeLoader.GetName(function.DelegateType), string.Empty, 0, [], TargetKind.None, null, default, [], text);
+            return new FunctionInfo(new FunctionDefinition(id, description.ToPayload()), TargetKind.None, null, null);
+        });
     }
 
     private static void Validate(Delegate function)

@@ -9,10 +9,14 @@ namespace PPSharp.Serialization;
 /// <param name="Path">Where the assembly file is on the machine that reads the description; null where it need not be loaded from a file.</param>
 internal sealed record CodeAssembly(string Name, string Sha256, string? Path);
 
+/// <summary>A source function's text, as it travels: compiled where it runs.</summary>
+internal sealed record SourceText(string Source, string[] Depfuncs, string[] Modules, string? Entry);
+
 /// <summary>
-/// Everything a worker needs to load a function: the DefineFunction payload, a MessagePack array of 9:
+/// Everything a worker needs to load a function: the DefineFunction payload, a MessagePack array of 10:
 /// <c>[id, delegate type, declaring type, method token, [generic arguments], target kind, target type or nil,
-/// closure description or nil, [[assembly name, sha256, path or nil], ...]]</c>.
+/// closure description or nil, [[assembly name, sha256, path or nil], ...], source or nil]</c>, where a source is
+/// <c>[text, [depfuncs], [modules], entry or nil]</c> (and the declaring type and token are then unused).
 /// </summary>
 /// <remarks>
 /// The client writes it; a node rewrites the id (its own numbering) and the assembly paths (its cache) before passing
@@ -27,13 +31,14 @@ internal sealed record FunctionDescription(
     TargetKind Kind,
     string? TargetType,
     ReadOnlyMemory<byte> Closure,
-    CodeAssembly[] Code)
+    CodeAssembly[] Code,
+    SourceText? Source = null)
 {
     public byte[] ToPayload()
     {
         var buffer = new ArrayBufferWriter<byte>(256);
         var writer = new MessagePackWriter(buffer);
-        writer.WriteArrayHeader(9);
+        writer.WriteArrayHeader(10);
         writer.Write(Id);
         writer.Write(DelegateType);
         writer.Write(DeclaringType);
@@ -64,6 +69,19 @@ internal sealed record FunctionDescription(
             writer.Write(assembly.Path);
         }
 
+        if (Source is null)
+        {
+            writer.WriteNil();
+        }
+        else
+        {
+            writer.WriteArrayHeader(4);
+            writer.Write(Source.Source);
+            WriteStrings(ref writer, Source.Depfuncs);
+            WriteStrings(ref writer, Source.Modules);
+            writer.Write(Source.Entry);
+        }
+
         writer.Flush();
         return buffer.WrittenSpan.ToArray();
     }
@@ -74,9 +92,9 @@ internal sealed record FunctionDescription(
         try
         {
             var reader = new MessagePackReader(payload);
-            if (reader.ReadArrayHeader() != 9)
+            if (reader.ReadArrayHeader() != 10)
             {
-                throw new PPSharp.Protocol.ProtocolException("A DefineFunction payload must be an array of 9.");
+                throw new PPSharp.Protocol.ProtocolException("A DefineFunction payload must be an array of 10.");
             }
 
             int id = reader.ReadInt32();
@@ -99,12 +117,39 @@ internal sealed record FunctionDescription(
                 code[i] = new CodeAssembly(Required(reader.ReadString()), Required(reader.ReadString()), reader.ReadString());
             }
 
-            return new FunctionDescription(id, delegateType, declaringType, token, generic, kind, targetType, closure, code);
+            SourceText? source = null;
+            if (!reader.TryReadNil())
+            {
+                reader.ReadArrayHeader();
+                source = new SourceText(Required(reader.ReadString()), ReadStrings(ref reader), ReadStrings(ref reader), reader.ReadString());
+            }
+
+            return new FunctionDescription(id, delegateType, declaringType, token, generic, kind, targetType, closure, code, source);
         }
         catch (Exception ex) when (ex is MessagePackSerializationException or EndOfStreamException)
         {
             throw new PPSharp.Protocol.ProtocolException($"A malformed DefineFunction payload: {ex.Message}");
         }
+    }
+
+    private static void WriteStrings(ref MessagePackWriter writer, string[] values)
+    {
+        writer.WriteArrayHeader(values.Length);
+        foreach (string value in values)
+        {
+            writer.Write(value);
+        }
+    }
+
+    private static string[] ReadStrings(ref MessagePackReader reader)
+    {
+        var values = new string[reader.ReadArrayHeader()];
+        for (int i = 0; i < values.Length; i++)
+        {
+            values[i] = Required(reader.ReadString());
+        }
+
+        return values;
     }
 
     private static string Required(string? value) =>

@@ -15,6 +15,7 @@ public sealed partial class ExamplesTests
     {
         { "sum_primes.cs", ["Starting pp with 2 workers", "Sum of primes below 100 is 1060", "Sum of primes below 100000 is 454396537", "Sum of primes below 100700 is 460217613"] },
         { "sum_primes_template.cs", ["Sum of primes below 100 is 1060", "Sum of primes below 100700 is 460217613"] },
+        { "sum_primes_source.cs", ["Sum of primes below 100 is 1060", "Sum of primes below 100700 is 460217613"] },
         { "callback.cs", ["Starting pp with 2 workers"] },
         { "dynamic_ncpus.cs", ["Starting pp with 1 workers", "Starting pp with 16 workers"] },
         { "quicksort.cs", ["first 30 numbers in increasing order: ["] },
