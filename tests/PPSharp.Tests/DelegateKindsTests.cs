@@ -132,6 +132,22 @@ public sealed class DelegateKindsTests
     }
 
     [Fact]
+    public async Task Submit_ShipsLocalsReadOnlyAfterAnAwait_WhenLambdaIsAsync()
+    {
+        using var server = new JobServer(1);
+        int bonus = 1;
+        string label = "sum";
+
+        Job<string> job = server.Submit(async (int x) =>
+        {
+            await Task.Yield();
+            return $"{label}={(x * 2) + bonus}";
+        }, 20);
+
+        Assert.Equal("sum=41", await job.Within());
+    }
+
+    [Fact]
     public async Task Submit_ReturnsJobThatCompletes_WhenGivenActionWithArgument()
     {
         using var server = new JobServer(1);

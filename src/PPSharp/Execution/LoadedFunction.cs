@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Reflection;
-using System.Runtime.ExceptionServices;
 using MessagePack;
 using PPSharp.Serialization;
 
@@ -190,7 +189,4 @@ internal sealed class LoadedFunction
 }
 
 /// <summary>The user's function threw <see cref="Exception.InnerException"/>; distinguishes it from our own failures.</summary>
-internal sealed class JobCodeException(Exception inner) : Exception(inner.Message, inner)
-{
-    public ExceptionDispatchInfo Capture() => ExceptionDispatchInfo.Capture(InnerException!);
-}
+internal sealed class JobCodeException(Exception inner) : Exception(inner.Message, inner);

@@ -157,7 +157,7 @@ internal sealed class ClientSession
     private void Define(FunctionDescription description)
     {
         string[] missing = [.. description.Code.Where(c => !_node.Cache.Contains(c.Sha256)).Select(c => c.Sha256)];
-        var function = new SessionFunction(description, missing);
+        var function = new SessionFunction(description);
         lock (_gate)
         {
             _functions[description.Id] = function;
@@ -258,11 +258,9 @@ internal sealed class ClientSession
         _connection.Send(frame);
     }
 
-    private sealed class SessionFunction(FunctionDescription description, string[] missing)
+    private sealed class SessionFunction(FunctionDescription description)
     {
         public FunctionDescription Description { get; } = description;
-
-        public string[] Missing { get; } = missing;
 
         public FunctionDefinition? Definition { get; set; }
 

@@ -49,6 +49,13 @@ internal static class ClosureAnalyzer
 
     private static void Scan(MethodBase method, HashSet<(Module, int)> fields, Stack<MethodBase> pending)
     {
+        // An async lambda (or iterator) keeps its body in its state machine's MoveNext; that type carries no
+        // [CompilerGenerated] when nested in a closure class, so follow the attribute on the method itself.
+        if (method.GetCustomAttribute<System.Runtime.CompilerServices.StateMachineAttribute>() is { StateMachineType: { } machine })
+        {
+            PushMoveNext(machine, pending);
+        }
+
         byte[]? il = method.GetMethodBody()?.GetILAsByteArray();
         if (il is null)
         {
@@ -77,16 +84,9 @@ internal static class ClosureAnalyzer
                     if (field is not null)
                     {
                         fields.Add((field.Module, field.MetadataToken));
-                        if (field.DeclaringType is { } owner && Display.IsCompilerGenerated(owner))
+                        if (field.DeclaringType is { } owner && owner.Name.StartsWith('<'))
                         {
-                            // An async lambda's body lives in the MoveNext of a state machine whose fields it sets.
-                            foreach (MethodInfo moveNext in owner.GetMethods(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.DeclaredOnly))
-                            {
-                                if (moveNext.Name.EndsWith("MoveNext", StringComparison.Ordinal))
-                                {
-                                    pending.Push(moveNext);
-                                }
-                            }
+                            PushMoveNext(owner, pending); // a state machine whose fields this code sets
                         }
                     }
 
@@ -99,6 +99,17 @@ internal static class ClosureAnalyzer
                     }
 
                     break;
+            }
+        }
+    }
+
+    private static void PushMoveNext(Type machine, Stack<MethodBase> pending)
+    {
+        foreach (MethodInfo moveNext in machine.GetMethods(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.DeclaredOnly))
+        {
+            if (moveNext.Name.EndsWith("MoveNext", StringComparison.Ordinal))
+            {
+                pending.Push(moveNext);
             }
         }
     }

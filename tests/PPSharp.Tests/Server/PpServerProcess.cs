@@ -15,6 +15,7 @@ namespace PPSharp.Tests.Server;
 public sealed partial class PpServerProcess : IDisposable
 {
     public const int SIGINT = 2;
+    public const int SIGKILL = 9;
     public const int SIGUSR1 = 10;
     public const int SIGTERM = 15;
 

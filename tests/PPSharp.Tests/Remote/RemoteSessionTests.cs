@@ -1,0 +1,102 @@
+using System.Text.RegularExpressions;
+
+namespace PPSharp.Tests.Remote;
+
+/// <summary>
+/// A client and real ppserver nodes on 127.0.0.1: the seed's remote session, a node that starts after its client,
+/// and two clients sharing one node.
+/// </summary>
+public sealed class RemoteSessionTests : RemoteTestBase
+{
+    [Fact]
+    public async Task SeedSession_RunsAllThreeSineJobsOnTheNode_AndShowsThemOnItsStatisticsRow()
+    {
+        using TestNode node = await StartNodeAsync(workers: 2);
+        await using var server = new JobServer(0, ppservers: [node.Address], secret: Secret);
+
+        Job<double> f1 = server.Submit(Math.Sin, Math.PI / 2);
+        Job<double> f2 = server.Submit(Math.Sin, 0.0);
+        Job<double> f3 = server.Submit(Math.Sin, -Math.PI / 2);
+
+        Assert.Equal(1.0, await f1.Within(), 12);
+        Assert.Equal(0.0, await f2.Within(), 12);
+        Assert.Equal(-1.0, await f3.Within(), 12);
+        Assert.All(new Job[] { f1, f2, f3 }, job => Assert.Equal(node.Address, job.Node));
+
+        IReadOnlyDictionary<string, NodeStats> stats = server.GetStats();
+        Assert.Equal(3, stats[node.Address].JobCount);
+        Assert.Equal(2, stats[node.Address].Ncpus);
+        Assert.Equal(0, stats["local"].JobCount);
+
+        IReadOnlyDictionary<string, int> active = server.GetActiveNodes();
+        Assert.Equal(2, active[node.Address]);
+        Assert.Equal(0, active["local"]);
+
+        var table = new StringWriter();
+        server.PrintStats(table);
+        string[] rows = table.ToString().Split(Environment.NewLine);
+        string[] nodeRows = [.. rows.Where(r => r.EndsWith($"| {node.Address}", StringComparison.Ordinal))];
+        Assert.Single(nodeRows);
+        Assert.Matches(@"^\s+3 \|\s+100\.00 \|", nodeRows[0]);
+        Assert.DoesNotContain(rows, r => r.EndsWith("| local", StringComparison.Ordinal)); // ppft prints rows with jobs only
+    }
+
+    [Fact]
+    public async Task QueuedJobs_RunOnANodeThatStartsAfterTheClient()
+    {
+        int port = TestNode.ReservePort();
+        string address = $"127.0.0.1:{port}";
+        await using var server = new JobServer(0, ppservers: [address], secret: Secret);
+
+        var jobs = new[] { 1, 2, 3 }.Select(i => server.Submit(Functions.Square, i)).ToList();
+
+        // Nothing can run them yet: no local workers, and the node is not there.
+        Assert.All(jobs, job => Assert.False(job.IsCompleted));
+        Assert.DoesNotContain(address, server.GetActiveNodes().Keys);
+
+        using TestNode node = await StartNodeAsync(port: port);
+
+        Assert.Equal(new[] { 1, 4, 9 }, await jobs.AllWithin());
+        Assert.All(jobs, job => Assert.Equal(address, job.Node));
+        Assert.Equal(3, server.GetStats()[address].JobCount);
+    }
+
+    public static int WaitAtGate(int gatePort, int value)
+    {
+        JobGate.ArriveAndWait(gatePort);
+        return value;
+    }
+
+    [Fact]
+    public async Task TwoClients_ShareOneNode_AndBothGetTheirOwnResults()
+    {
+        using var gate = new JobGate();
+        using TestNode node = await StartNodeAsync(workers: 2);
+        await using var first = new JobServer(0, ppservers: [node.Address], secret: Secret);
+        await using var second = new JobServer(0, ppservers: [node.Address], secret: Secret);
+        await node.WaitUntilActiveAsync(first);
+        await node.WaitUntilActiveAsync(second);
+
+        // One job from each client waits at the gate: both arriving shows the node runs both clients' jobs at once.
+        Job<int> firstHeld = first.Submit(WaitAtGate, gate.Port, -1);
+        Job<int> secondHeld = second.Submit(WaitAtGate, gate.Port, -2);
+        int offset = 1000;
+        var firstJobs = Enumerable.Range(0, 20).Select(i => first.Submit((int x) => x + offset, i)).ToList();
+        var secondJobs = Enumerable.Range(0, 20).Select(i => second.Submit((int x) => $"second {x}", i)).ToList();
+
+        int[] arrivals = [await gate.NextArrivalAsync(), await gate.NextArrivalAsync()];
+        Assert.NotEqual(arrivals[0], arrivals[1]); // two different worker processes of the node
+        gate.Open();
+
+        Task<int[]> firstResults = firstJobs.AllWithin();
+        Task<string[]> secondResults = secondJobs.AllWithin();
+        Assert.Equal(Enumerable.Range(1000, 20).ToArray(), await firstResults);
+        Assert.Equal(Enumerable.Range(0, 20).Select(i => $"second {i}").ToArray(), await secondResults);
+        Assert.Equal(-1, await firstHeld.Within());
+        Assert.Equal(-2, await secondHeld.Within());
+        Job[] all = [.. firstJobs, .. secondJobs, firstHeld, secondHeld];
+        Assert.All(all, job => Assert.Equal(node.Address, job.Node));
+        Assert.Equal(21, first.GetStats()[node.Address].JobCount);
+        Assert.Equal(21, second.GetStats()[node.Address].JobCount);
+    }
+}
