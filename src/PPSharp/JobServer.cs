@@ -66,9 +66,12 @@ public sealed partial class JobServer : IDisposable, IAsyncDisposable
         int ncpus = options.Ncpus ?? DetectNcpus();
         ArgumentOutOfRangeException.ThrowIfNegative(ncpus, nameof(options.Ncpus));
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxMessageSize, 1024, nameof(options.MaxMessageSize));
+        // Every address is checked before anything starts, so a bad one leaves no worker or socket behind.
         string[] patterns = [.. options.PpServers.Where(NodeFinder.IsPattern)];
         string[] names = [.. options.PpServers.Where(DnsWatcher.IsDnsName)];
         (string Host, int Port)[] nodes = [.. options.PpServers.Except(patterns).Except(names).Select(RemoteNode.Parse).Distinct()];
+        Array.ForEach(patterns, p => NodeFinder.Parse(p));
+        Array.ForEach(names, n => DnsWatcher.Parse(n));
         TimeSpan socketTimeout = options.SocketTimeout ?? JobServerOptions.DefaultSocketTimeout;
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(socketTimeout, TimeSpan.Zero, nameof(options.SocketTimeout));
 

@@ -37,6 +37,13 @@ internal sealed class DnsWatcher : IDisposable
     /// <exception cref="ArgumentException">Not of the form <c>dns:NAME:PORT</c>.</exception>
     public static DnsWatcher Start(string address, Action<string, int> found, ILogger logger)
     {
+        (string name, int port) = Parse(address);
+        return new DnsWatcher(name, port, found, logger);
+    }
+
+    /// <exception cref="ArgumentException">Not of the form <c>dns:NAME:PORT</c>.</exception>
+    public static (string Name, int Port) Parse(string address)
+    {
         string rest = address[Prefix.Length..];
         int colon = rest.LastIndexOf(':');
         string name = colon < 0 ? rest : rest[..colon];
@@ -47,7 +54,7 @@ internal sealed class DnsWatcher : IDisposable
             throw new ArgumentException($"'{address}' is not of the form dns:NAME:PORT.", nameof(address));
         }
 
-        return new DnsWatcher(name, port, found, logger);
+        return (name, port);
     }
 
     private async Task WatchAsync()

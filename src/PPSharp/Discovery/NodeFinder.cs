@@ -34,6 +34,14 @@ internal sealed class NodeFinder : IDisposable
     /// <exception cref="ArgumentException">The pattern is not an IPv4 address pattern.</exception>
     public static NodeFinder Start(string pattern, Action<string, int> found, ILogger logger)
     {
+        (string[] octets, int port) = Parse(pattern);
+        return new NodeFinder(octets, port, found, logger);
+    }
+
+    /// <summary>Splits a pattern into its four octets (each a number or <c>*</c>) and its port.</summary>
+    /// <exception cref="ArgumentException">The pattern is not an IPv4 address pattern.</exception>
+    public static (string[] Octets, int Port) Parse(string pattern)
+    {
         string host = pattern;
         int port = Remote.NodeHostOptions.DefaultPort;
         int colon = pattern.LastIndexOf(':');
@@ -52,7 +60,7 @@ internal sealed class NodeFinder : IDisposable
             throw new ArgumentException($"'{pattern}' is not a node pattern: use an IPv4 address with * for any octet, as in 192.168.1.*:35000.", nameof(pattern));
         }
 
-        return new NodeFinder(octets, port, found, logger);
+        return (octets, port);
     }
 
     private void OnDatagram(ReadOnlyMemory<byte> datagram, IPAddress source)
