@@ -87,6 +87,23 @@ internal sealed class FrameConnection : IAsyncDisposable
         public void WritePayload(IBufferWriter<byte> writer) => inner.WritePayload(writer);
     }
 
+    /// <summary>
+    /// Sends what is queued (a parting Error frame, say), then closes the connection, whatever the peer does: used to
+    /// turn away a peer that failed the handshake without leaving it a connection to keep open.
+    /// </summary>
+    public void CloseAfterSending(Exception reason)
+    {
+        _outgoing.Writer.TryComplete();
+        Task? writing = _writeLoop;
+        if (writing is null)
+        {
+            Close(reason);
+            return;
+        }
+
+        _ = writing.ContinueWith(_ => Close(reason), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+    }
+
     /// <summary>Sends what is queued, then ends the write side (the peer sees end of stream after the last frame).</summary>
     public void CompleteSending() => _outgoing.Writer.TryComplete();
 

@@ -26,6 +26,7 @@ internal sealed class ClientSession
     private byte[]? _clientNonce;
     private long _lastHeard = Environment.TickCount64;
     private volatile bool _authenticated;
+    private bool _refused;
 
     public ClientSession(NodeHost node, Socket socket)
     {
@@ -93,6 +94,11 @@ internal sealed class ClientSession
     private void OnFrame(MessageType type, ReadOnlySequence<byte> payload)
     {
         Interlocked.Exchange(ref _lastHeard, Environment.TickCount64);
+        if (_refused)
+        {
+            return; // Turned away: its parting Error frame is on its way, and nothing more is read.
+        }
+
         if (!_authenticated)
         {
             Authenticate(type, payload);
@@ -147,9 +153,9 @@ internal sealed class ClientSession
         catch (ProtocolException ex)
         {
             Log.AuthenticationFailed(_node.Logger, _peer, ex.Message);
+            _refused = true;
             _connection.Send(Signal.Error(ex.Message));
-            _connection.CompleteSending();
-            throw;
+            _connection.CloseAfterSending(ex);
         }
     }
 

@@ -195,7 +195,17 @@ internal sealed class RemoteNode : JobExecutor, IAsyncDisposable
                 session.Refusal = Handshake.ReadError(payload);
                 throw new ProtocolException(session.Refusal);
             case MessageType.NodeHello when session.NodeNonce is null:
-                session.NodeNonce = Handshake.ReadHello(payload, Handshake.NodeRole);
+                try
+                {
+                    session.NodeNonce = Handshake.ReadHello(payload, Handshake.NodeRole);
+                }
+                catch (ProtocolException ex)
+                {
+                    session.Refusal = ex.Message; // A version mismatch: said on both sides, logged as an error here.
+                    _connection?.Send(Signal.Error(ex.Message));
+                    throw;
+                }
+
                 _connection?.Send(Handshake.Proof(_secret, Handshake.ClientRole, session.ClientNonce, session.NodeNonce));
                 break;
             case MessageType.AuthProof when session.NodeNonce is not null && !session.NodeProven:
