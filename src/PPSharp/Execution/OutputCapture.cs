@@ -12,6 +12,7 @@ internal sealed class OutputCapture : TextWriter
     private readonly Lock _gate = new();
     private readonly TextWriter _fallback;
     private StringBuilder? _current;
+    private bool _capturing;
 
     private OutputCapture(TextWriter fallback)
     {
@@ -32,7 +33,7 @@ internal sealed class OutputCapture : TextWriter
     {
         lock (_gate)
         {
-            _current = new StringBuilder();
+            _capturing = true; // The buffer is made on the first write: most jobs write nothing.
         }
     }
 
@@ -43,6 +44,7 @@ internal sealed class OutputCapture : TextWriter
         {
             string? text = _current is { Length: > 0 } sb ? sb.ToString() : null;
             _current = null;
+            _capturing = false;
             return text;
         }
     }
@@ -51,9 +53,9 @@ internal sealed class OutputCapture : TextWriter
     {
         lock (_gate)
         {
-            if (_current is not null)
+            if (_capturing)
             {
-                _current.Append(value);
+                (_current ??= new StringBuilder()).Append(value);
             }
             else
             {
@@ -66,9 +68,9 @@ internal sealed class OutputCapture : TextWriter
     {
         lock (_gate)
         {
-            if (_current is not null)
+            if (_capturing)
             {
-                _current.Append(value);
+                (_current ??= new StringBuilder()).Append(value);
             }
             else
             {
