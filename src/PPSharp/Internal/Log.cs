@@ -91,4 +91,7 @@ internal static partial class Log
 
     [LoggerMessage(44, LogLevel.Warning, "Cannot resolve {Name}: {Reason}")]
     public static partial void DnsFailed(ILogger logger, string name, string reason);
+
+    [LoggerMessage(33, LogLevel.Information, "A client's code is no longer used: replacing the workers that loaded it")]
+    public static partial void WorkersRecycled(ILogger logger);
 }

@@ -37,6 +37,20 @@ internal sealed class ClientSession
 
     public bool IsAuthenticated => _authenticated;
 
+    private readonly HashSet<string> _codeSets = new(StringComparer.Ordinal);
+
+    /// <summary>The sets of shipped assemblies (each a sorted list of hashes) this client's functions use.</summary>
+    public string[] CodeSets
+    {
+        get
+        {
+            lock (_codeSets)
+            {
+                return [.. _codeSets];
+            }
+        }
+    }
+
     public Task Closed => _connection.Completion;
 
     private string Secret => _node.Options.Secret ?? string.Empty;
@@ -166,6 +180,14 @@ internal sealed class ClientSession
         var function = new SessionFunction(description);
         lock (_gate)
         {
+            if (description.Code.Length > 0)
+            {
+                lock (_codeSets)
+                {
+                    _codeSets.Add(string.Join(",", description.Code.Select(c => c.Sha256).Order(StringComparer.Ordinal)));
+                }
+            }
+
             _functions[description.Id] = function;
             TryReadyLocked(function);
             string[] ask = [.. missing.Where(_requested.Add)];

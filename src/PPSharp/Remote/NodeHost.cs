@@ -154,6 +154,7 @@ internal sealed class NodeHost : IAsyncDisposable
 
     internal void OnClosed(ClientSession session)
     {
+        bool unused;
         lock (_gate)
         {
             _sessions.Remove(session);
@@ -161,10 +162,22 @@ internal sealed class NodeHost : IAsyncDisposable
             {
                 StartIdleTimerLocked();
             }
+
+            HashSet<string> stillUsed = [.. _sessions.SelectMany(other => other.CodeSets)];
+            unused = session.CodeSets.Any(set => !stillUsed.Contains(set));
         }
 
         // Its queued jobs can no longer be answered: drop them. Running ones finish and their answers are dropped.
         _scheduler.RemoveQueued(item => item is ForwardedWorkItem forwarded && forwarded.Session == session);
+
+        // Code no connected client uses any more is unloaded the one way that frees everything it holds (load
+        // contexts, and the serializers' caches of its types): the workers that loaded it are replaced by fresh
+        // ones, each after the job it is running.
+        if (unused && _stopped == 0)
+        {
+            Log.WorkersRecycled(_logger);
+            _pool?.Recycle();
+        }
     }
 
     private async Task AcceptLoopAsync()

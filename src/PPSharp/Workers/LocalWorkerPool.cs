@@ -101,6 +101,31 @@ internal sealed class LocalWorkerPool : IAsyncDisposable
         }
     }
 
+    /// <summary>Replaces every worker with a fresh process, each old one after the job it is running.</summary>
+    public void Recycle()
+    {
+        lock (_gate)
+        {
+            foreach (LocalWorker worker in _active.ToList())
+            {
+                _active.Remove(worker);
+                if (worker.IsReady)
+                {
+                    _scheduler.Retire(worker);
+                }
+                else
+                {
+                    worker.Kill();
+                }
+
+                if (!_disposed && _active.Count < _target)
+                {
+                    StartLocked();
+                }
+            }
+        }
+    }
+
     /// <summary>Restart mode: <paramref name="worker"/> has run its job; start its successor now, off the scheduler's lock.</summary>
     public void ReplaceLater(LocalWorker worker) => ThreadPool.QueueUserWorkItem(
         static state =>
