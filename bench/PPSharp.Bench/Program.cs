@@ -1,0 +1,41 @@
+// PPSharp's benchmarks (issue 5; docs/performance.md).
+//   dotnet run -c Release --project bench/PPSharp.Bench                    the suite: one run, every figure, a table
+//   dotnet run -c Release --project bench/PPSharp.Bench -- --json out.json  the same, and the figures as JSON
+//   dotnet run -c Release --project bench/PPSharp.Bench -- micro [BenchmarkDotNet options]   the micro-benchmarks
+// The "echo" mode is internal: the suite starts this program as the other end of its raw transport ping-pong.
+using BenchmarkDotNet.Running;
+using PPSharp.Bench.Suite;
+
+namespace PPSharp.Bench;
+
+internal static class Program
+{
+    private static int Main(string[] args)
+    {
+        if (args.Length > 0 && args[0] == "micro")
+        {
+            BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args[1..], Micro.MicroConfig.Create());
+            return 0;
+        }
+
+        if (args.Length > 0 && args[0] == RawTransport.EchoMode)
+        {
+            return RawTransport.RunEcho(args[1..]);
+        }
+
+        if (args.Length > 0 && args[0] is "-h" or "--help")
+        {
+            Console.WriteLine("usage: PPSharp.Bench [suite] [--json PATH] [--quick]   |   PPSharp.Bench micro [BenchmarkDotNet options]");
+            return 0;
+        }
+
+        var options = SuiteOptions.Parse(args[(args.Length > 0 && args[0] == "suite" ? 1 : 0)..]);
+        if (options is null)
+        {
+            Console.Error.WriteLine("usage: PPSharp.Bench [suite] [--json PATH] [--quick]");
+            return 2;
+        }
+
+        return SuiteRunner.Run(options);
+    }
+}

@@ -1,0 +1,177 @@
+using System.Globalization;
+
+namespace PPSharp.Bench.Suite;
+
+/// <summary>
+/// How much of the machine other programs took while the suite ran: on a shared 2-core machine a build or a test run
+/// elsewhere halves every figure, so the suite samples /proc every 250 ms and charges the CPU time of every process
+/// that is neither this one nor one of its descendants (workers, ppserver and its workers, echo children). Processes
+/// that start and end between two samples are missed, so this is a lower bound. Linux only; elsewhere it reports nothing.
+/// </summary>
+internal sealed class Interference : IDisposable
+{
+    private static readonly double TicksPerSecond = 100; // USER_HZ on Linux
+
+    private readonly Dictionary<(int Pid, long Start), long> _seen = [];
+    private readonly Dictionary<string, long> _byName = [];
+    private readonly Dictionary<int, string> _names = [];
+    private readonly HashSet<(int Pid, long Start)> _ours = [];
+    private readonly Timer _timer;
+    private readonly Lock _gate = new();
+    private readonly int _self = Environment.ProcessId;
+    private long _othersTicks;
+    private long _markTicks;
+    private DateTime _markTime = DateTime.UtcNow;
+    private DateTime _startTime = DateTime.UtcNow;
+
+    public Interference()
+    {
+        Sample(charge: false);
+        _timer = new Timer(_ => Sample(charge: true), null, 250, 250);
+    }
+
+    public bool Available { get; } = Directory.Exists("/proc/self");
+
+    /// <summary>
+    /// Waits (at most <paramref name="limit"/>) until other programs use less than 5% of the machine over half a second:
+    /// <c>dotnet run</c> itself is still winding its build down when the suite starts.
+    /// </summary>
+    public double Settle(TimeSpan limit)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        SinceMark();
+        while (clock.Elapsed < limit)
+        {
+            Thread.Sleep(500);
+            if (SinceMark() < 0.05)
+            {
+                break;
+            }
+        }
+
+        lock (_gate)
+        {
+            // The suite's accounting starts now.
+            _othersTicks = 0;
+            _markTicks = 0;
+            _startTime = _markTime = DateTime.UtcNow;
+        }
+
+        return clock.Elapsed.TotalSeconds;
+    }
+
+    /// <summary>The share of the machine (all cores) other programs used since the last mark, in [0, 1].</summary>
+    public double SinceMark()
+    {
+        Sample(charge: true);
+        lock (_gate)
+        {
+            double seconds = (DateTime.UtcNow - _markTime).TotalSeconds;
+            double share = (_othersTicks - _markTicks) / TicksPerSecond / Math.Max(0.001, seconds * Environment.ProcessorCount);
+            _markTicks = _othersTicks;
+            _markTime = DateTime.UtcNow;
+            return Math.Clamp(share, 0, 1);
+        }
+    }
+
+    /// <summary>The share of the machine other programs used since the suite started.</summary>
+    public double Total()
+    {
+        Sample(charge: true);
+        lock (_gate)
+        {
+            double seconds = (DateTime.UtcNow - _startTime).TotalSeconds;
+            return Math.Clamp(_othersTicks / TicksPerSecond / Math.Max(0.001, seconds * Environment.ProcessorCount), 0, 1);
+        }
+    }
+
+    /// <summary>The programs that took the most CPU time since the suite started, for a note under the table.</summary>
+    public string TopOthers(int count)
+    {
+        lock (_gate)
+        {
+            return string.Join(", ", _byName.OrderByDescending(p => p.Value).Take(count).Where(p => p.Value > 0)
+                .Select(p => $"{p.Key}: {p.Value / TicksPerSecond:F1} s"));
+        }
+    }
+
+    public void Dispose() => _timer.Dispose();
+
+    private void Sample(bool charge)
+    {
+        if (!Available)
+        {
+            return;
+        }
+
+        var parents = new Dictionary<int, int>();
+        var times = new Dictionary<(int, long), long>();
+        foreach (string dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), NumberStyles.None, CultureInfo.InvariantCulture, out int pid))
+            {
+                continue;
+            }
+
+            try
+            {
+                // Fields after the parenthesised command name: state ppid ... utime(14) stime(15) ... starttime(22).
+                string stat = File.ReadAllText(Path.Combine(dir, "stat"));
+                if (!_names.ContainsKey(pid))
+                {
+                    string cmd = File.Exists(Path.Combine(dir, "cmdline")) ? File.ReadAllText(Path.Combine(dir, "cmdline")).Replace('\0', ' ') : "";
+                    _names[pid] = stat[(stat.IndexOf('(') + 1)..stat.LastIndexOf(')')] + (Environment.GetEnvironmentVariable("PPSHARP_BENCH_DEBUG") is null ? "" : " " + cmd[..Math.Min(cmd.Length, 300)]);
+                }
+                string[] fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                parents[pid] = int.Parse(fields[1], CultureInfo.InvariantCulture);
+                long cpu = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+                times[(pid, long.Parse(fields[19], CultureInfo.InvariantCulture))] = cpu;
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException or ArgumentOutOfRangeException)
+            {
+                // The process ended while being read.
+            }
+        }
+
+        lock (_gate)
+        {
+            foreach (((int pid, long start) key, long cpu) in times)
+            {
+                // Once ours, always ours: a worker whose parent is killed first is re-parented to init for a moment.
+                if (_ours.Contains(key) || IsOurs(key.pid, parents))
+                {
+                    _ours.Add(key);
+                    continue;
+                }
+
+                long before = _seen.TryGetValue(key, out long known) ? known : (charge ? 0 : cpu);
+                if (charge)
+                {
+                    _othersTicks += Math.Max(0, cpu - before);
+                    string name = $"{_names.GetValueOrDefault(key.pid)} ({key.pid}, parent {parents.GetValueOrDefault(key.pid)})";
+                    _byName[name] = _byName.GetValueOrDefault(name) + Math.Max(0, cpu - before);
+                }
+
+                _seen[key] = cpu;
+            }
+        }
+    }
+
+    private bool IsOurs(int pid, Dictionary<int, int> parents)
+    {
+        for (int depth = 0; depth < 64 && pid > 1; depth++)
+        {
+            if (pid == _self)
+            {
+                return true;
+            }
+
+            if (!parents.TryGetValue(pid, out pid))
+            {
+                return false;
+            }
+        }
+
+        return false;
+    }
+}
