@@ -265,6 +265,12 @@ internal sealed class RemoteNode : JobExecutor, IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// A node gets up to one extra job per worker even for slow functions, so its workers are not idle for a network
+    /// round trip between jobs; local workers still come first, since free slots rank before sending ahead.
+    /// </summary>
+    internal override bool CanTake(WorkItem item) => base.CanTake(item) || InFlight.Count < 2 * Capacity;
+
     internal override void Send(IOutgoingFrame frame) => _connection?.Send(frame);
 
     internal override void OnDrained()

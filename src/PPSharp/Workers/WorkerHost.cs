@@ -43,7 +43,8 @@ internal static class WorkerHost
             Environment.Exit(3); // The server is already gone.
         }
 
-        var jobs = Channel.CreateUnbounded<IncomingJob>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        // Synchronous continuations: the read loop wakes the blocked job thread directly, without a thread-pool hop.
+        var jobs = Channel.CreateUnbounded<IncomingJob>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true, AllowSynchronousContinuations = true });
         var functions = new FunctionTable();
         bool shuttingDown = false;
         var connection = new FrameConnection(new NetworkStream(socket, ownsSocket: true), maxFrame, (type, payload) =>
