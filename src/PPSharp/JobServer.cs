@@ -217,6 +217,7 @@ public sealed partial class JobServer : IDisposable, IAsyncDisposable
 
         await Task.WhenAll(Nodes().Select(n => n.DisposeAsync().AsTask())).ConfigureAwait(false);
         await _pool.DisposeAsync().ConfigureAwait(false);
+        _ = Callbacks.Complete(); // not awaited: a callback that never returns must not hang Dispose
         Log.ServerDestroyed(_logger);
     }
 

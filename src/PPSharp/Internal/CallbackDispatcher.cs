@@ -31,7 +31,8 @@ internal sealed class CallbackDispatcher
         }
     }
 
-    public Task CompleteAsync()
+    /// <summary>Lets the loop end once the callbacks already posted have run (later posts run on the caller).</summary>
+    public Task Complete()
     {
         _pending.Writer.TryComplete();
         return _loop;
