@@ -198,10 +198,8 @@ internal sealed class LocalWorker : JobExecutor
             case MessageType.JobSucceeded:
             case MessageType.JobFailed:
                 (long id, WorkOutcome outcome) = Messages.ReadResult(type, payload, Node);
-                if (!_scheduler.Complete(this, id, outcome))
-                {
-                    throw new ProtocolException($"result for job {id}, which is not in flight on this worker.");
-                }
+                // A result for a job no longer in flight here (the server was destroyed meanwhile) is dropped.
+                _scheduler.Complete(this, id, outcome);
 
                 break;
             default:
