@@ -240,9 +240,9 @@ internal sealed class ClientSession
             Code = [.. function.Description.Code.Select(c => c with { Path = _node.Cache.PathOf(c.Sha256) })],
         };
         function.Definition = new FunctionDefinition(local.Id, local.ToPayload());
-        foreach (ForwardedWorkItem held in function.Held)
+        foreach ((long clientJobId, byte[] body) in function.Held)
         {
-            _node.Scheduler.Enqueue(held.WithFunction(function.Definition));
+            _node.Scheduler.Enqueue(new ForwardedWorkItem(this, clientJobId, _node.NextJobId(), function.Definition, body));
         }
 
         function.Held.Clear();
@@ -262,14 +262,13 @@ internal sealed class ClientSession
                 throw new ProtocolException($"a job for function {functionId}, which was never defined.");
             }
 
-            var item = new ForwardedWorkItem(this, clientJobId, _node.NextJobId(), function.Definition, body);
             if (function.Definition is null)
             {
-                function.Held.Add(item); // Its code is still being uploaded.
+                function.Held.Add((clientJobId, body)); // Its code is still being uploaded.
             }
             else
             {
-                _node.Scheduler.Enqueue(item);
+                _node.Scheduler.Enqueue(new ForwardedWorkItem(this, clientJobId, _node.NextJobId(), function.Definition, body));
             }
         }
     }
@@ -292,17 +291,16 @@ internal sealed class ClientSession
 
         public FunctionDefinition? Definition { get; set; }
 
-        public List<ForwardedWorkItem> Held { get; } = [];
+        /// <summary>Jobs that arrived before the function's assemblies: their client job ids and bodies.</summary>
+        public List<(long ClientJobId, byte[] Body)> Held { get; } = [];
     }
 }
 
 /// <summary>A client's job inside a node: runs on the node's workers, answers the client that sent it.</summary>
-internal sealed class ForwardedWorkItem(ClientSession session, long clientJobId, long id, FunctionDefinition? function, byte[] body)
-    : WorkItem(id, function!, body)
+internal sealed class ForwardedWorkItem(ClientSession session, long clientJobId, long id, FunctionDefinition function, byte[] body)
+    : WorkItem(id, function, body)
 {
     public ClientSession Session { get; } = session;
-
-    public ForwardedWorkItem WithFunction(FunctionDefinition definition) => new(Session, clientJobId, Id, definition, (byte[])Body.ToArray());
 
     public override void Complete(in WorkOutcome outcome) => Session.Answer(clientJobId, outcome);
 }

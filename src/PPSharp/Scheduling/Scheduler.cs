@@ -143,7 +143,7 @@ internal sealed class Scheduler
             }
             else
             {
-                FailAll(held, _closed());
+                FailAll(held, _closed(), executor.Node);
             }
         }
 
@@ -182,13 +182,13 @@ internal sealed class Scheduler
             queued = _queue.RemoveAll();
         }
 
-        FailAll(queued, error());
+        FailAll(queued, error(), "local");
     }
 
     /// <summary>Refuses new jobs from now on and fails every queued and in-flight job with the error.</summary>
     public void Close(Func<Exception> error)
     {
-        List<WorkItem> pending;
+        List<(string Node, WorkItem Item)> pending;
         lock (_gate)
         {
             if (_closed is not null)
@@ -197,11 +197,11 @@ internal sealed class Scheduler
             }
 
             _closed = error;
-            pending = _queue.RemoveAll();
+            pending = [.. _queue.RemoveAll().Select(item => ("local", item))];
             foreach (JobExecutor executor in _executors)
             {
                 executor.Accepting = false;
-                pending.AddRange(executor.InFlight.Values);
+                pending.AddRange(executor.InFlight.Values.Select(item => (executor.Node, item)));
                 executor.InFlight.Clear();
                 executor.SlowInFlight = 0;
             }
@@ -209,14 +209,18 @@ internal sealed class Scheduler
             _executors.Clear();
         }
 
-        FailAll(pending, error());
+        Exception reason = error();
+        foreach ((string node, WorkItem item) in pending)
+        {
+            item.Complete(WorkOutcome.Lost(node, reason));
+        }
     }
 
-    private static void FailAll(List<WorkItem> items, Exception error)
+    private static void FailAll(List<WorkItem> items, Exception error, string node)
     {
         foreach (WorkItem item in items)
         {
-            item.Complete(WorkOutcome.Lost("local", error));
+            item.Complete(WorkOutcome.Lost(node, error));
         }
     }
 
