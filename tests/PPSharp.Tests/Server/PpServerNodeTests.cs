@@ -206,8 +206,9 @@ public sealed class PpServerNodeTests : IDisposable
         using PpServerProcess server = PpServerProcess.Start(["-da", "-b", "127.255.255.255", "-p", "0", "-i", "127.0.0.1", "-w", "1"]);
 
         await server.WaitForListeningAsync();
-        await server.WaitForErrorLineAsync(line => line.Contains("Announcing this node on 127.255.255.255:", StringComparison.Ordinal), "the announcement line");
+        // Lines are read in order: the debug line about starting comes before the announcement.
         await server.WaitForErrorLineAsync(line => line.Contains("DEBUG", StringComparison.Ordinal), "a debug line (-d)");
+        await server.WaitForErrorLineAsync(line => line.Contains("Announcing this node on 127.255.255.255:", StringComparison.Ordinal), "the announcement line");
     }
 
     public static TheoryData<bool> RestartModes => new() { false, true };
