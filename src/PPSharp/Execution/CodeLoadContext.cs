@@ -34,7 +34,5 @@ internal sealed class CodeLoadContext : AssemblyLoadContext
     {
         protected override Type? Resolve(string name) =>
             Type.GetType(name, an => context.LoadFromAssemblyName(an), typeResolver: null, throwOnError: false);
-
-        public override Assembly LoadAssembly(AssemblyName name) => context.LoadFromAssemblyName(name);
     }
 }

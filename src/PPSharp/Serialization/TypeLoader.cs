@@ -36,7 +36,4 @@ internal class TypeLoader
     }, this);
 
     protected virtual Type? Resolve(string name) => Type.GetType(name, throwOnError: false);
-
-    /// <summary>Finds an assembly by name in this loader's context (used for methods and shapes).</summary>
-    public virtual Assembly LoadAssembly(AssemblyName name) => Assembly.Load(name);
 }
