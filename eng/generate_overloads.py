@@ -64,12 +64,13 @@ def submit_overloads():
     /// <param name="function">The function: {what}.</param>{param_docs(n)}
     /// <param name="callback">Called in this process with the {'result' if result else 'job'} when the job succeeds, one callback at a time.</param>
     /// <param name="group">The group, for <see cref="Wait(string?)"/>.</param>
+    /// <param name="options">The job's time limit, retries, priority and cancellation token; null for the defaults.</param>
     /// <returns>{returns}</returns>
     /// <exception cref="ArgumentNullException"><paramref name="function"/> or <paramref name="group"/> is null.</exception>
     /// <exception cref="ArgumentException">The function or an argument cannot be sent to another process; the message names what.</exception>
     /// <exception cref="DestroyedServerException">The server has been destroyed.</exception>
-    public {ret} Submit{gen(names)}({dtype} function{params(n)}, {cb} callback = null, string group = DefaultGroup)
-        => Enqueue(function, {args_new(n)}, {create});
+    public {ret} Submit{gen(names)}({dtype} function{params(n)}, {cb} callback = null, string group = DefaultGroup, JobOptions? options = null)
+        => Enqueue(function, {args_new(n)}, {create}, options);
 """)
         names = t + ["TResult"]
         out.append(f"""
@@ -77,12 +78,13 @@ def submit_overloads():
     /// <param name="function">The source function.</param>{param_docs(n)}
     /// <param name="callback">Called in this process with the result when the job succeeds, one callback at a time.</param>
     /// <param name="group">The group, for <see cref="Wait(string?)"/>.</param>
+    /// <param name="options">The job's time limit, retries, priority and cancellation token; null for the defaults.</param>
     /// <returns>The job; read <see cref="Job{{T}}.Result"/> or await it. A compile error fails it with the compiler's diagnostics.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="function"/> or <paramref name="group"/> is null.</exception>
     /// <exception cref="ArgumentException">An argument cannot be sent to another process; the message names it.</exception>
     /// <exception cref="DestroyedServerException">The server has been destroyed.</exception>
-    public Job<TResult> Submit{gen(names)}(SourceFunction{gen(names)} function{params(n)}, Action<TResult>? callback = null, string group = DefaultGroup)
-        => Enqueue(function, {args_new(n)}, new Job<TResult>(this, group, callback));
+    public Job<TResult> Submit{gen(names)}(SourceFunction{gen(names)} function{params(n)}, Action<TResult>? callback = null, string group = DefaultGroup, JobOptions? options = null)
+        => Enqueue(function, {args_new(n)}, new Job<TResult>(this, group, callback), options);
 """)
     out.append("}\n")
     return "".join(out)
@@ -115,9 +117,10 @@ def templates():
     /// <param name="function">The function every job of the template runs.</param>
     /// <param name="callback">Called with each job's result, as for <c>Submit</c>.</param>
     /// <param name="group">The group of every job of the template.</param>
+    /// <param name="options">The settings of every job of the template (time limit, retries, priority, cancellation token); null for the defaults.</param>
     /// <returns>The template; call its <c>Submit</c>.</returns>
-    public Template{gen(t + ['TResult'])} CreateTemplate{gen(t + ['TResult'])}({dtype} function, Action<TResult>? callback = null, string group = DefaultGroup)
-        => new(this, function ?? throw new ArgumentNullException(nameof(function)), callback, group);
+    public Template{gen(t + ['TResult'])} CreateTemplate{gen(t + ['TResult'])}({dtype} function, Action<TResult>? callback = null, string group = DefaultGroup, JobOptions? options = null)
+        => new(this, function ?? throw new ArgumentNullException(nameof(function)), callback, group, options);
 """)
     out.append("}\n")
     for n in range(MAX + 1):
@@ -130,12 +133,14 @@ public sealed class Template{gen(all_t)}
     private readonly JobServer _server;
     private readonly object _function;
     private readonly Action<TResult>? _callback;
+    private readonly JobOptions? _options;
 
-    internal Template(JobServer server, object function, Action<TResult>? callback, string group)
+    internal Template(JobServer server, object function, Action<TResult>? callback, string group, JobOptions? options)
     {{
         _server = server;
         _function = function;
         _callback = callback;
+        _options = options;
         Group = group;
     }}
 
@@ -147,7 +152,7 @@ public sealed class Template{gen(all_t)}
     /// <exception cref="ArgumentException">An argument cannot be sent to another process.</exception>
     /// <exception cref="DestroyedServerException">The server has been destroyed.</exception>
     public Job<TResult> Submit({params(n)[2:]})
-        => _server.Enqueue(_function, {args_new(n)}, new Job<TResult>(_server, Group, _callback));
+        => _server.Enqueue(_function, {args_new(n)}, new Job<TResult>(_server, Group, _callback), _options);
 }}
 """)
     return "".join(out)

@@ -23,6 +23,7 @@ public class Job
     private Exception? _error;
     private Task? _asTask;
     private int _outputShown;
+    private CancellationTokenRegistration _cancellation;
 
     private protected Job(JobServer server, string group, Action? callback)
     {
@@ -58,6 +59,52 @@ public class Job
     public TimeSpan JobTime { get; private set; }
 
     internal Task Completion => _done.Task;
+
+    /// <summary>The scheduler's view of this job, once submitted.</summary>
+    internal WorkItem? Item { get; set; }
+
+    /// <summary>Where the job is now: queued, sent to a worker, running, or how it ended.</summary>
+    public JobState State
+    {
+        get
+        {
+            if (IsCompleted)
+            {
+                return _error switch
+                {
+                    null => JobState.Succeeded,
+                    OperationCanceledException => JobState.Cancelled,
+                    _ => JobState.Failed,
+                };
+            }
+
+            return Item?.State switch
+            {
+                WorkState.Sent => JobState.Sent,
+                WorkState.Running => JobState.Running,
+                _ => JobState.Queued,
+            };
+        }
+    }
+
+    /// <summary>
+    /// Cancels the job. A queued job leaves the queue and never runs. A running job's <see cref="CancellationToken"/>
+    /// parameter (if its function declares one) is cancelled; if the job has not ended within
+    /// <see cref="JobServerOptions.CancelGracePeriod"/>, its worker process is stopped and replaced. Either way the job
+    /// then ends with <see cref="JobCancelledException"/> (an <see cref="OperationCanceledException"/>), and nothing else
+    /// is disturbed.
+    /// </summary>
+    /// <returns>True if the job was still queued or running and is now cancelled; false if it had already finished.</returns>
+    public bool Cancel() => Item is { } item && _server.Cancel(item);
+
+    /// <summary>Cancels the job when <paramref name="token"/> is cancelled.</summary>
+    internal void CancelWith(CancellationToken token)
+    {
+        if (token.CanBeCanceled)
+        {
+            _cancellation = token.UnsafeRegister(static state => ((Job)state!).Cancel(), this);
+        }
+    }
 
     /// <summary>Blocks until the job has finished.</summary>
     /// <exception cref="JobFailedException">The job threw, or its worker died (<see cref="WorkerCrashedException"/>).</exception>
@@ -134,6 +181,9 @@ public class Job
             case OutcomeKind.Failed when outcome.ErrorType == typeof(WorkerCrashedException).FullName:
                 Fail(new WorkerCrashedException($"Job {Id} failed on {outcome.Node}: {outcome.ErrorMessage}", outcome.Node, null));
                 break;
+            case OutcomeKind.Failed when outcome.ErrorType == typeof(JobTimeoutException).FullName:
+                Fail(new JobTimeoutException($"{outcome.ErrorMessage} (on {outcome.Node})"));
+                break;
             case OutcomeKind.Failed:
                 Fail(new JobFailedException(
                     $"Job {Id} failed on {outcome.Node}: {outcome.ErrorType}: {outcome.ErrorMessage}",
@@ -182,6 +232,7 @@ public class Job
 
     private void Finish()
     {
+        _cancellation.Dispose();
         _done.TrySetResult();
         _server.OnJobFinished(this);
     }
@@ -323,7 +374,7 @@ public readonly struct JobAwaiter<T> : ICriticalNotifyCompletion
 }
 
 /// <summary>The scheduler's view of a <see cref="Job"/>.</summary>
-internal sealed class JobWorkItem(Job job, FunctionDefinition function, byte[] body) : WorkItem(job.Id, function, body)
+internal sealed class JobWorkItem(Job job, FunctionDefinition function, byte[] body, WorkSettings settings) : WorkItem(job.Id, function, body, settings)
 {
     public override void Complete(in WorkOutcome outcome) => job.Complete(outcome);
 }

@@ -11,58 +11,63 @@ public sealed partial class JobServer
     /// <param name="function">The function: the function to run; a static method, lambda, closure or bound instance method.</param>
     /// <param name="callback">Called in this process with the result when the job succeeds, one callback at a time.</param>
     /// <param name="group">The group, for <see cref="Wait(string?)"/>.</param>
+    /// <param name="options">The job's time limit, retries, priority and cancellation token; null for the defaults.</param>
     /// <returns>The job; read <see cref="Job{T}.Result"/> or await it.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="function"/> or <paramref name="group"/> is null.</exception>
     /// <exception cref="ArgumentException">The function or an argument cannot be sent to another process; the message names what.</exception>
     /// <exception cref="DestroyedServerException">The server has been destroyed.</exception>
-    public Job<TResult> Submit<TResult>(Func<TResult> function, Action<TResult>? callback = null, string group = DefaultGroup)
-        => Enqueue(function, new JobArguments(), new Job<TResult>(this, group, callback));
+    public Job<TResult> Submit<TResult>(Func<TResult> function, Action<TResult>? callback = null, string group = DefaultGroup, JobOptions? options = null)
+        => Enqueue(function, new JobArguments(), new Job<TResult>(this, group, callback), options);
 
     /// <summary>Submits a function with 0 arguments to run in a worker process: the asynchronous function to run; the worker awaits its task.</summary>
     /// <typeparam name="TResult">The function's result type.</typeparam>
     /// <param name="function">The function: the asynchronous function to run; the worker awaits its task.</param>
     /// <param name="callback">Called in this process with the result when the job succeeds, one callback at a time.</param>
     /// <param name="group">The group, for <see cref="Wait(string?)"/>.</param>
+    /// <param name="options">The job's time limit, retries, priority and cancellation token; null for the defaults.</param>
     /// <returns>The job; its result is what the task yields.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="function"/> or <paramref name="group"/> is null.</exception>
     /// <exception cref="ArgumentException">The function or an argument cannot be sent to another process; the message names what.</exception>
     /// <exception cref="DestroyedServerException">The server has been destroyed.</exception>
-    public Job<TResult> Submit<TResult>(Func<Task<TResult>> function, Action<TResult>? callback = null, string group = DefaultGroup)
-        => Enqueue(function, new JobArguments(), new Job<TResult>(this, group, callback));
+    public Job<TResult> Submit<TResult>(Func<Task<TResult>> function, Action<TResult>? callback = null, string group = DefaultGroup, JobOptions? options = null)
+        => Enqueue(function, new JobArguments(), new Job<TResult>(this, group, callback), options);
 
     /// <summary>Submits a function with 0 arguments to run in a worker process: the asynchronous function to run; the worker awaits its task.</summary>
     /// <param name="function">The function: the asynchronous function to run; the worker awaits its task.</param>
     /// <param name="callback">Called in this process with the job when the job succeeds, one callback at a time.</param>
     /// <param name="group">The group, for <see cref="Wait(string?)"/>.</param>
+    /// <param name="options">The job's time limit, retries, priority and cancellation token; null for the defaults.</param>
     /// <returns>The job; wait for it or await it.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="function"/> or <paramref name="group"/> is null.</exception>
     /// <exception cref="ArgumentException">The function or an argument cannot be sent to another process; the message names what.</exception>
     /// <exception cref="DestroyedServerException">The server has been destroyed.</exception>
-    public Job Submit(Func<Task> function, Action? callback = null, string group = DefaultGroup)
-        => Enqueue(function, new JobArguments(), Job.Create(this, group, callback));
+    public Job Submit(Func<Task> function, Action? callback = null, string group = DefaultGroup, JobOptions? options = null)
+        => Enqueue(function, new JobArguments(), Job.Create(this, group, callback), options);
 
     /// <summary>Submits a function with 0 arguments to run in a worker process: the action to run.</summary>
     /// <param name="function">The function: the action to run.</param>
     /// <param name="callback">Called in this process with the job when the job succeeds, one callback at a time.</param>
     /// <param name="group">The group, for <see cref="Wait(string?)"/>.</param>
+    /// <param name="options">The job's time limit, retries, priority and cancellation token; null for the defaults.</param>
     /// <returns>The job; wait for it or await it.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="function"/> or <paramref name="group"/> is null.</exception>
     /// <exception cref="ArgumentException">The function or an argument cannot be sent to another process; the message names what.</exception>
     /// <exception cref="DestroyedServerException">The server has been destroyed.</exception>
-    public Job Submit(Action function, Action? callback = null, string group = DefaultGroup)
-        => Enqueue(function, new JobArguments(), Job.Create(this, group, callback));
+    public Job Submit(Action function, Action? callback = null, string group = DefaultGroup, JobOptions? options = null)
+        => Enqueue(function, new JobArguments(), Job.Create(this, group, callback), options);
 
     /// <summary>Submits a function given as C# source text, with 0 arguments, to be compiled and run in a worker process.</summary>
     /// <typeparam name="TResult">The function's result type.</typeparam>
     /// <param name="function">The source function.</param>
     /// <param name="callback">Called in this process with the result when the job succeeds, one callback at a time.</param>
     /// <param name="group">The group, for <see cref="Wait(string?)"/>.</param>
+    /// <param name="options">The job's time limit, retries, priority and cancellation token; null for the defaults.</param>
     /// <returns>The job; read <see cref="Job{T}.Result"/> or await it. A compile error fails it with the compiler's diagnostics.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="function"/> or <paramref name="group"/> is null.</exception>
     /// <exception cref="ArgumentException">An argument cannot be sent to another process; the message names it.</exception>
     /// <exception cref="DestroyedServerException">The server has been destroyed.</exception>
-    public Job<TResult> Submit<TResult>(SourceFunction<TResult> function, Action<TResult>? callback = null, string group = DefaultGroup)
-        => Enqueue(function, new JobArguments(), new Job<TResult>(this, group, callback));
+    public Job<TResult> Submit<TResult>(SourceFunction<TResult> function, Action<TResult>? callback = null, string group = DefaultGroup, JobOptions? options = null)
+        => Enqueue(function, new JobArguments(), new Job<TResult>(this, group, callback), options);
 
     /// <summary>Submits a function with 1 argument to run in a worker process: the function to run; a static method, lambda, closure or bound instance method.</summary>
     /// <typeparam name="T1">Type of argument 1.</typeparam>
@@ -71,12 +76,13 @@ public sealed partial class JobServer
     /// <param name="arg1">Argument 1, copied to the worker.</param>
     /// <param name="callback">Called in this process with the result when the job succeeds, one callback at a time.</param>
     /// <param name="group">The group, for <see cref="Wait(string?)"/>.</param>
+    /// <param name="options">The job's time limit, retries, priority and cancellation token; null for the defaults.</param>
     /// <returns>The job; read <see cref="Job{T}.Result"/> or await it.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="function"/> or <paramref name="group"/> is null.</exception>
     /// <exception cref="ArgumentException">The function or an argument cannot be sent to another process; the message names what.</exception>
     /// <exception cref="DestroyedServerException">The server has been destroyed.</exception>
-    public Job<TResult> Submit<T1, TResult>(Func<T1, TResult> function, T1 arg1, Action<TResult>? callback = null, string group = DefaultGroup)
-        => Enqueue(function, new JobArguments<T1>(arg1), new Job<TResult>(this, group, callback));
+    public Job<TResult> Submit<T1, TResult>(Func<T1, TResult> function, T1 arg1, Action<TResult>? callback = null, string group = DefaultGroup, JobOptions? options = null)
+        => Enqueue(function, new JobArguments<T1>(arg1), new Job<TResult>(this, group, callback), options);
 
     /// <summary>Submits a function with 1 argument to run in a worker process: the asynchronous function to run; the worker awaits its task.</summary>
     /// <typeparam name="T1">Type of argument 1.</typeparam>
@@ -85,12 +91,13 @@ public sealed partial class JobServer
     /// <param name="arg1">Argument 1, copied to the worker.</param>
     /// <param name="callback">Called in this process with the result when the job succeeds, one callback at a time.</param>
     /// <param name="group">The group, for <see cref="Wait(string?)"/>.</param>
+    /// <param name="options">The job's time limit, retries, priority and cancellation token; null for the defaults.</param>
     /// <returns>The job; its result is what the task yields.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="function"/> or <paramref name="group"/> is null.</exception>
     /// <exception cref="ArgumentException">The function or an argument cannot be sent to another process; the message names what.</exception>
     /// <exception cref="DestroyedServerException">The server has been destroyed.</exception>
-    public Job<TResult> Submit<T1, TResult>(Func<T1, Task<TResult>> function, T1 arg1, Action<TResult>? callback = null, string group = DefaultGroup)
-        => Enqueue(function, new JobArguments<T1>(arg1), new Job<TResult>(this, group, callback));
+    public Job<TResult> Submit<T1, TResult>(Func<T1, Task<TResult>> function, T1 arg1, Action<TResult>? callback = null, string group = DefaultGroup, JobOptions? options = null)
+        => Enqueue(function, new JobArguments<T1>(arg1), new Job<TResult>(this, group, callback), options);
 
     /// <summary>Submits a function with 1 argument to run in a worker process: the asynchronous function to run; the worker awaits its task.</summary>
     /// <typeparam name="T1">Type of argument 1.</typeparam>
@@ -98,12 +105,13 @@ public sealed partial class JobServer
     /// <param name="arg1">Argument 1, copied to the worker.</param>
     /// <param name="callback">Called in this process with the job when the job succeeds, one callback at a time.</param>
     /// <param name="group">The group, for <see cref="Wait(string?)"/>.</param>
+    /// <param name="options">The job's time limit, retries, priority and cancellation token; null for the defaults.</param>
     /// <returns>The job; wait for it or await it.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="function"/> or <paramref name="group"/> is null.</exception>
     /// <exception cref="ArgumentException">The function or an argument cannot be sent to another process; the message names what.</exception>
     /// <exception cref="DestroyedServerException">The server has been destroyed.</exception>
-    public Job Submit<T1>(Func<T1, Task> function, T1 arg1, Action? callback = null, string group = DefaultGroup)
-        => Enqueue(function, new JobArguments<T1>(arg1), Job.Create(this, group, callback));
+    public Job Submit<T1>(Func<T1, Task> function, T1 arg1, Action? callback = null, string group = DefaultGroup, JobOptions? options = null)
+        => Enqueue(function, new JobArguments<T1>(arg1), Job.Create(this, group, callback), options);
 
     /// <summary>Submits a function with 1 argument to run in a worker process: the action to run.</summary>
     /// <typeparam name="T1">Type of argument 1.</typeparam>
@@ -111,12 +119,13 @@ public sealed partial class JobServer
     /// <param name="arg1">Argument 1, copied to the worker.</param>
     /// <param name="callback">Called in this process with the job when the job succeeds, one callback at a time.</param>
     /// <param name="group">The group, for <see cref="Wait(string?)"/>.</param>
+    /// <param name="options">The job's time limit, retries, priority and cancellation token; null for the defaults.</param>
     /// <returns>The job; wait for it or await it.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="function"/> or <paramref name="group"/> is null.</exception>
     /// <exception cref="ArgumentException">The function or an argument cannot be sent to another process; the message names what.</exception>
     /// <exception cref="DestroyedServerException">The server has been destroyed.</exception>
-    public Job Submit<T1>(Action<T1> function, T1 arg1, Action? callback = null, string group = DefaultGroup)
-        => Enqueue(function, new JobArguments<T1>(arg1), Job.Create(this, group, callback));
+    public Job Submit<T1>(Action<T1> function, T1 arg1, Action? callback = null, string group = DefaultGroup, JobOptions? options = null)
+        => Enqueue(function, new JobArguments<T1>(arg1), Job.Create(this, group, callback), options);
 
     /// <summary>Submits a function given as C# source text, with 1 argument, to be compiled and run in a worker process.</summary>
     /// <typeparam name="T1">Type of argument 1.</typeparam>
@@ -125,12 +134,13 @@ public sealed partial class JobServer
     /// <param name="arg1">Argument 1, copied to the worker.</param>
     /// <param name="callback">Called in this process with the result when the job succeeds, one callback at a time.</param>
     /// <param name="group">The group, for <see cref="Wait(string?)"/>.</param>
+    /// <param name="options">The job's time limit, retries, priority and cancellation token; null for the defaults.</param>
     /// <returns>The job; read <see cref="Job{T}.Result"/> or await it. A compile error fails it with the compiler's diagnostics.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="function"/> or <paramref name="group"/> is null.</exception>
     /// <exception cref="ArgumentException">An argument cannot be sent to another process; the message names it.</exception>
     /// <exception cref="DestroyedServerException">The server has been destroyed.</exception>
-    public Job<TResult> Submit<T1, TResult>(SourceFunction<T1, TResult> function, T1 arg1, Action<TResult>? callback = null, string group = DefaultGroup)
-        => Enqueue(function, new JobArguments<T1>(arg1), new Job<TResult>(this, group, callback));
+    public Job<TResult> Submit<T1, TResult>(SourceFunction<T1, TResult> function, T1 arg1, Action<TResult>? callback = null, string group = DefaultGroup, JobOptions? options = null)
+        => Enqueue(function, new JobArguments<T1>(arg1), new Job<TResult>(this, group, callback), options);
 
     /// <summary>Submits a function with 2 arguments to run in a worker process: the function to run; a static method, lambda, closure or bound instance method.</summary>
     /// <typeparam name="T1">Type of argument 1.</typeparam>
@@ -141,12 +151,13 @@ public sealed partial class JobServer
     /// <param name="arg2">Argument 2, copied to the worker.</param>
     /// <param name="callback">Called in this process with the result when the job succeeds, one callback at a time.</param>
     /// <param name="group">The group, for <see cref="Wait(string?)"/>.</param>
+    /// <param name="options">The job's time limit, retries, priority and cancellation token; null for the defaults.</param>
     /// <returns>The job; read <see cref="Job{T}.Result"/> or await it.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="function"/> or <paramref name="group"/> is null.</exception>
     /// <exception cref="ArgumentException">The function or an argument cannot be sent to another process; the message names what.</exception>
     /// <exception cref="DestroyedServerException">The server has been destroyed.</exception>
-    public Job<TResult> Submit<T1, T2, TResult>(Func<T1, T2, TResult> function, T1 arg1, T2 arg2, Action<TResult>? callback = null, string group = DefaultGroup)
-        => Enqueue(function, new JobArguments<T1, T2>(arg1, arg2), new Job<TResult>(this, group, callback));
+    public Job<TResult> Submit<T1, T2, TResult>(Func<T1, T2, TResult> function, T1 arg1, T2 arg2, Action<TResult>? callback = null, string group = DefaultGroup, JobOptions? options = null)
+        => Enqueue(function, new JobArguments<T1, T2>(arg1, arg2), new Job<TResult>(this, group, callback), options);
 
     /// <summary>Submits a function with 2 arguments to run in a worker process: the asynchronous function to run; the worker awaits its task.</summary>
     /// <typeparam name="T1">Type of argument 1.</typeparam>
@@ -157,12 +168,13 @@ public sealed partial class JobServer
     /// <param name="arg2">Argument 2, copied to the worker.</param>
     /// <param name="callback">Called in this process with the result when the job succeeds, one callback at a time.</param>
     /// <param name="group">The group, for <see cref="Wait(string?)"/>.</param>
+    /// <param name="options">The job's time limit, retries, priority and cancellation token; null for the defaults.</param>
     /// <returns>The job; its result is what the task yields.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="function"/> or <paramref name="group"/> is null.</exception>
     /// <exception cref="ArgumentException">The function or an argument cannot be sent to another process; the message names what.</exception>
     /// <exception cref="DestroyedServerException">The server has been destroyed.</exception>
-    public Job<TResult> Submit<T1, T2, TResult>(Func<T1, T2, Task<TResult>> function, T1 arg1, T2 arg2, Action<TResult>? callback = null, string group = DefaultGroup)
-        => Enqueue(function, new JobArguments<T1, T2>(arg1, arg2), new Job<TResult>(this, group, callback));
+    public Job<TResult> Submit<T1, T2, TResult>(Func<T1, T2, Task<TResult>> function, T1 arg1, T2 arg2, Action<TResult>? callback = null, string group = DefaultGroup, JobOptions? options = null)
+        => Enqueue(function, new JobArguments<T1, T2>(arg1, arg2), new Job<TResult>(this, group, callback), options);
 
     /// <summary>Submits a function with 2 arguments to run in a worker process: the asynchronous function to run; the worker awaits its task.</summary>
     /// <typeparam name="T1">Type of argument 1.</typeparam>
@@ -172,12 +184,13 @@ public sealed partial class JobServer
     /// <param name="arg2">Argument 2, copied to the worker.</param>
     /// <param name="callback">Called in this process with the job when the job succeeds, one callback at a time.</param>
     /// <param name="group">The group, for <see cref="Wait(string?)"/>.</param>
+    /// <param name="options">The job's time limit, retries, priority and cancellation token; null for the defaults.</param>
     /// <returns>The job; wait for it or await it.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="function"/> or <paramref name="group"/> is null.</exception>
     /// <exception cref="ArgumentException">The function or an argument cannot be sent to another process; the message names what.</exception>
     /// <exception cref="DestroyedServerException">The server has been destroyed.</exception>
-    public Job Submit<T1, T2>(Func<T1, T2, Task> function, T1 arg1, T2 arg2, Action? callback = null, string group = DefaultGroup)
-        => Enqueue(function, new JobArguments<T1, T2>(arg1, arg2), Job.Create(this, group, callback));
+    public Job Submit<T1, T2>(Func<T1, T2, Task> function, T1 arg1, T2 arg2, Action? callback = null, string group = DefaultGroup, JobOptions? options = null)
+        => Enqueue(function, new JobArguments<T1, T2>(arg1, arg2), Job.Create(this, group, callback), options);
 
     /// <summary>Submits a function with 2 arguments to run in a worker process: the action to run.</summary>
     /// <typeparam name="T1">Type of argument 1.</typeparam>
@@ -187,12 +200,13 @@ public sealed partial class JobServer
     /// <param name="arg2">Argument 2, copied to the worker.</param>
     /// <param name="callback">Called in this process with the job when the job succeeds, one callback at a time.</param>
     /// <param name="group">The group, for <see cref="Wait(string?)"/>.</param>
+    /// <param name="options">The job's time limit, retries, priority and cancellation token; null for the defaults.</param>
     /// <returns>The job; wait for it or await it.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="function"/> or <paramref name="group"/> is null.</exception>
     /// <exception cref="ArgumentException">The function or an argument cannot be sent to another process; the message names what.</exception>
     /// <exception cref="DestroyedServerException">The server has been destroyed.</exception>
-    public Job Submit<T1, T2>(Action<T1, T2> function, T1 arg1, T2 arg2, Action? callback = null, string group = DefaultGroup)
-        => Enqueue(function, new JobArguments<T1, T2>(arg1, arg2), Job.Create(this, group, callback));
+    public Job Submit<T1, T2>(Action<T1, T2> function, T1 arg1, T2 arg2, Action? callback = null, string group = DefaultGroup, JobOptions? options = null)
+        => Enqueue(function, new JobArguments<T1, T2>(arg1, arg2), Job.Create(this, group, callback), options);
 
     /// <summary>Submits a function given as C# source text, with 2 arguments, to be compiled and run in a worker process.</summary>
     /// <typeparam name="T1">Type of argument 1.</typeparam>
@@ -203,12 +217,13 @@ public sealed partial class JobServer
     /// <param name="arg2">Argument 2, copied to the worker.</param>
     /// <param name="callback">Called in this process with the result when the job succeeds, one callback at a time.</param>
     /// <param name="group">The group, for <see cref="Wait(string?)"/>.</param>
+    /// <param name="options">The job's time limit, retries, priority and cancellation token; null for the defaults.</param>
     /// <returns>The job; read <see cref="Job{T}.Result"/> or await it. A compile error fails it with the compiler's diagnostics.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="function"/> or <paramref name="group"/> is null.</exception>
     /// <exception cref="ArgumentException">An argument cannot be sent to another process; the message names it.</exception>
     /// <exception cref="DestroyedServerException">The server has been destroyed.</exception>
-    public Job<TResult> Submit<T1, T2, TResult>(SourceFunction<T1, T2, TResult> function, T1 arg1, T2 arg2, Action<TResult>? callback = null, string group = DefaultGroup)
-        => Enqueue(function, new JobArguments<T1, T2>(arg1, arg2), new Job<TResult>(this, group, callback));
+    public Job<TResult> Submit<T1, T2, TResult>(SourceFunction<T1, T2, TResult> function, T1 arg1, T2 arg2, Action<TResult>? callback = null, string group = DefaultGroup, JobOptions? options = null)
+        => Enqueue(function, new JobArguments<T1, T2>(arg1, arg2), new Job<TResult>(this, group, callback), options);
 
     /// <summary>Submits a function with 3 arguments to run in a worker process: the function to run; a static method, lambda, closure or bound instance method.</summary>
     /// <typeparam name="T1">Type of argument 1.</typeparam>
@@ -221,12 +236,13 @@ public sealed partial class JobServer
     /// <param name="arg3">Argument 3, copied to the worker.</param>
     /// <param name="callback">Called in this process with the result when the job succeeds, one callback at a time.</param>
     /// <param name="group">The group, for <see cref="Wait(string?)"/>.</param>
+    /// <param name="options">The job's time limit, retries, priority and cancellation token; null for the defaults.</param>
     /// <returns>The job; read <see cref="Job{T}.Result"/> or await it.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="function"/> or <paramref name="group"/> is null.</exception>
     /// <exception cref="ArgumentException">The function or an argument cannot be sent to another process; the message names what.</exception>
     /// <exception cref="DestroyedServerException">The server has been destroyed.</exception>
-    public Job<TResult> Submit<T1, T2, T3, TResult>(Func<T1, T2, T3, TResult> function, T1 arg1, T2 arg2, T3 arg3, Action<TResult>? callback = null, string group = DefaultGroup)
-        => Enqueue(function, new JobArguments<T1, T2, T3>(arg1, arg2, arg3), new Job<TResult>(this, group, callback));
+    public Job<TResult> Submit<T1, T2, T3, TResult>(Func<T1, T2, T3, TResult> function, T1 arg1, T2 arg2, T3 arg3, Action<TResult>? callback = null, string group = DefaultGroup, JobOptions? options = null)
+        => Enqueue(function, new JobArguments<T1, T2, T3>(arg1, arg2, arg3), new Job<TResult>(this, group, callback), options);
 
     /// <summary>Submits a function with 3 arguments to run in a worker process: the asynchronous function to run; the worker awaits its task.</summary>
     /// <typeparam name="T1">Type of argument 1.</typeparam>
@@ -239,12 +255,13 @@ public sealed partial class JobServer
     /// <param name="arg3">Argument 3, copied to the worker.</param>
     /// <param name="callback">Called in this process with the result when the job succeeds, one callback at a time.</param>
     /// <param name="group">The group, for <see cref="Wait(string?)"/>.</param>
+    /// <param name="options">The job's time limit, retries, priority and cancellation token; null for the defaults.</param>
     /// <returns>The job; its result is what the task yields.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="function"/> or <paramref name="group"/> is null.</exception>
     /// <exception cref="ArgumentException">The function or an argument cannot be sent to another process; the message names what.</exception>
     /// <exception cref="DestroyedServerException">The server has been destroyed.</exception>
-    public Job<TResult> Submit<T1, T2, T3, TResult>(Func<T1, T2, T3, Task<TResult>> function, T1 arg1, T2 arg2, T3 arg3, Action<TResult>? callback = null, string group = DefaultGroup)
-        => Enqueue(function, new JobArguments<T1, T2, T3>(arg1, arg2, arg3), new Job<TResult>(this, group, callback));
+    public Job<TResult> Submit<T1, T2, T3, TResult>(Func<T1, T2, T3, Task<TResult>> function, T1 arg1, T2 arg2, T3 arg3, Action<TResult>? callback = null, string group = DefaultGroup, JobOptions? options = null)
+        => Enqueue(function, new JobArguments<T1, T2, T3>(arg1, arg2, arg3), new Job<TResult>(this, group, callback), options);
 
     /// <summary>Submits a function with 3 arguments to run in a worker process: the asynchronous function to run; the worker awaits its task.</summary>
     /// <typeparam name="T1">Type of argument 1.</typeparam>
@@ -256,12 +273,13 @@ public sealed partial class JobServer
     /// <param name="arg3">Argument 3, copied to the worker.</param>
     /// <param name="callback">Called in this process with the job when the job succeeds, one callback at a time.</param>
     /// <param name="group">The group, for <see cref="Wait(string?)"/>.</param>
+    /// <param name="options">The job's time limit, retries, priority and cancellation token; null for the defaults.</param>
     /// <returns>The job; wait for it or await it.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="function"/> or <paramref name="group"/> is null.</exception>
     /// <exception cref="ArgumentException">The function or an argument cannot be sent to another process; the message names what.</exception>
     /// <exception cref="DestroyedServerException">The server has been destroyed.</exception>
-    public Job Submit<T1, T2, T3>(Func<T1, T2, T3, Task> function, T1 arg1, T2 arg2, T3 arg3, Action? callback = null, string group = DefaultGroup)
-        => Enqueue(function, new JobArguments<T1, T2, T3>(arg1, arg2, arg3), Job.Create(this, group, callback));
+    public Job Submit<T1, T2, T3>(Func<T1, T2, T3, Task> function, T1 arg1, T2 arg2, T3 arg3, Action? callback = null, string group = DefaultGroup, JobOptions? options = null)
+        => Enqueue(function, new JobArguments<T1, T2, T3>(arg1, arg2, arg3), Job.Create(this, group, callback), options);
 
     /// <summary>Submits a function with 3 arguments to run in a worker process: the action to run.</summary>
     /// <typeparam name="T1">Type of argument 1.</typeparam>
@@ -273,12 +291,13 @@ public sealed partial class JobServer
     /// <param name="arg3">Argument 3, copied to the worker.</param>
     /// <param name="callback">Called in this process with the job when the job succeeds, one callback at a time.</param>
     /// <param name="group">The group, for <see cref="Wait(string?)"/>.</param>
+    /// <param name="options">The job's time limit, retries, priority and cancellation token; null for the defaults.</param>
     /// <returns>The job; wait for it or await it.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="function"/> or <paramref name="group"/> is null.</exception>
     /// <exception cref="ArgumentException">The function or an argument cannot be sent to another process; the message names what.</exception>
     /// <exception cref="DestroyedServerException">The server has been destroyed.</exception>
-    public Job Submit<T1, T2, T3>(Action<T1, T2, T3> function, T1 arg1, T2 arg2, T3 arg3, Action? callback = null, string group = DefaultGroup)
-        => Enqueue(function, new JobArguments<T1, T2, T3>(arg1, arg2, arg3), Job.Create(this, group, callback));
+    public Job Submit<T1, T2, T3>(Action<T1, T2, T3> function, T1 arg1, T2 arg2, T3 arg3, Action? callback = null, string group = DefaultGroup, JobOptions? options = null)
+        => Enqueue(function, new JobArguments<T1, T2, T3>(arg1, arg2, arg3), Job.Create(this, group, callback), options);
 
     /// <summary>Submits a function given as C# source text, with 3 arguments, to be compiled and run in a worker process.</summary>
     /// <typeparam name="T1">Type of argument 1.</typeparam>
@@ -291,12 +310,13 @@ public sealed partial class JobServer
     /// <param name="arg3">Argument 3, copied to the worker.</param>
     /// <param name="callback">Called in this process with the result when the job succeeds, one callback at a time.</param>
     /// <param name="group">The group, for <see cref="Wait(string?)"/>.</param>
+    /// <param name="options">The job's time limit, retries, priority and cancellation token; null for the defaults.</param>
     /// <returns>The job; read <see cref="Job{T}.Result"/> or await it. A compile error fails it with the compiler's diagnostics.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="function"/> or <paramref name="group"/> is null.</exception>
     /// <exception cref="ArgumentException">An argument cannot be sent to another process; the message names it.</exception>
     /// <exception cref="DestroyedServerException">The server has been destroyed.</exception>
-    public Job<TResult> Submit<T1, T2, T3, TResult>(SourceFunction<T1, T2, T3, TResult> function, T1 arg1, T2 arg2, T3 arg3, Action<TResult>? callback = null, string group = DefaultGroup)
-        => Enqueue(function, new JobArguments<T1, T2, T3>(arg1, arg2, arg3), new Job<TResult>(this, group, callback));
+    public Job<TResult> Submit<T1, T2, T3, TResult>(SourceFunction<T1, T2, T3, TResult> function, T1 arg1, T2 arg2, T3 arg3, Action<TResult>? callback = null, string group = DefaultGroup, JobOptions? options = null)
+        => Enqueue(function, new JobArguments<T1, T2, T3>(arg1, arg2, arg3), new Job<TResult>(this, group, callback), options);
 
     /// <summary>Submits a function with 4 arguments to run in a worker process: the function to run; a static method, lambda, closure or bound instance method.</summary>
     /// <typeparam name="T1">Type of argument 1.</typeparam>
@@ -311,12 +331,13 @@ public sealed partial class JobServer
     /// <param name="arg4">Argument 4, copied to the worker.</param>
     /// <param name="callback">Called in this process with the result when the job succeeds, one callback at a time.</param>
     /// <param name="group">The group, for <see cref="Wait(string?)"/>.</param>
+    /// <param name="options">The job's time limit, retries, priority and cancellation token; null for the defaults.</param>
     /// <returns>The job; read <see cref="Job{T}.Result"/> or await it.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="function"/> or <paramref name="group"/> is null.</exception>
     /// <exception cref="ArgumentException">The function or an argument cannot be sent to another process; the message names what.</exception>
     /// <exception cref="DestroyedServerException">The server has been destroyed.</exception>
-    public Job<TResult> Submit<T1, T2, T3, T4, TResult>(Func<T1, T2, T3, T4, TResult> function, T1 arg1, T2 arg2, T3 arg3, T4 arg4, Action<TResult>? callback = null, string group = DefaultGroup)
-        => Enqueue(function, new JobArguments<T1, T2, T3, T4>(arg1, arg2, arg3, arg4), new Job<TResult>(this, group, callback));
+    public Job<TResult> Submit<T1, T2, T3, T4, TResult>(Func<T1, T2, T3, T4, TResult> function, T1 arg1, T2 arg2, T3 arg3, T4 arg4, Action<TResult>? callback = null, string group = DefaultGroup, JobOptions? options = null)
+        => Enqueue(function, new JobArguments<T1, T2, T3, T4>(arg1, arg2, arg3, arg4), new Job<TResult>(this, group, callback), options);
 
     /// <summary>Submits a function with 4 arguments to run in a worker process: the asynchronous function to run; the worker awaits its task.</summary>
     /// <typeparam name="T1">Type of argument 1.</typeparam>
@@ -331,12 +352,13 @@ public sealed partial class JobServer
     /// <param name="arg4">Argument 4, copied to the worker.</param>
     /// <param name="callback">Called in this process with the result when the job succeeds, one callback at a time.</param>
     /// <param name="group">The group, for <see cref="Wait(string?)"/>.</param>
+    /// <param name="options">The job's time limit, retries, priority and cancellation token; null for the defaults.</param>
     /// <returns>The job; its result is what the task yields.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="function"/> or <paramref name="group"/> is null.</exception>
     /// <exception cref="ArgumentException">The function or an argument cannot be sent to another process; the message names what.</exception>
     /// <exception cref="DestroyedServerException">The server has been destroyed.</exception>
-    public Job<TResult> Submit<T1, T2, T3, T4, TResult>(Func<T1, T2, T3, T4, Task<TResult>> function, T1 arg1, T2 arg2, T3 arg3, T4 arg4, Action<TResult>? callback = null, string group = DefaultGroup)
-        => Enqueue(function, new JobArguments<T1, T2, T3, T4>(arg1, arg2, arg3, arg4), new Job<TResult>(this, group, callback));
+    public Job<TResult> Submit<T1, T2, T3, T4, TResult>(Func<T1, T2, T3, T4, Task<TResult>> function, T1 arg1, T2 arg2, T3 arg3, T4 arg4, Action<TResult>? callback = null, string group = DefaultGroup, JobOptions? options = null)
+        => Enqueue(function, new JobArguments<T1, T2, T3, T4>(arg1, arg2, arg3, arg4), new Job<TResult>(this, group, callback), options);
 
     /// <summary>Submits a function with 4 arguments to run in a worker process: the asynchronous function to run; the worker awaits its task.</summary>
     /// <typeparam name="T1">Type of argument 1.</typeparam>
@@ -350,12 +372,13 @@ public sealed partial class JobServer
     /// <param name="arg4">Argument 4, copied to the worker.</param>
     /// <param name="callback">Called in this process with the job when the job succeeds, one callback at a time.</param>
     /// <param name="group">The group, for <see cref="Wait(string?)"/>.</param>
+    /// <param name="options">The job's time limit, retries, priority and cancellation token; null for the defaults.</param>
     /// <returns>The job; wait for it or await it.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="function"/> or <paramref name="group"/> is null.</exception>
     /// <exception cref="ArgumentException">The function or an argument cannot be sent to another process; the message names what.</exception>
     /// <exception cref="DestroyedServerException">The server has been destroyed.</exception>
-    public Job Submit<T1, T2, T3, T4>(Func<T1, T2, T3, T4, Task> function, T1 arg1, T2 arg2, T3 arg3, T4 arg4, Action? callback = null, string group = DefaultGroup)
-        => Enqueue(function, new JobArguments<T1, T2, T3, T4>(arg1, arg2, arg3, arg4), Job.Create(this, group, callback));
+    public Job Submit<T1, T2, T3, T4>(Func<T1, T2, T3, T4, Task> function, T1 arg1, T2 arg2, T3 arg3, T4 arg4, Action? callback = null, string group = DefaultGroup, JobOptions? options = null)
+        => Enqueue(function, new JobArguments<T1, T2, T3, T4>(arg1, arg2, arg3, arg4), Job.Create(this, group, callback), options);
 
     /// <summary>Submits a function with 4 arguments to run in a worker process: the action to run.</summary>
     /// <typeparam name="T1">Type of argument 1.</typeparam>
@@ -369,12 +392,13 @@ public sealed partial class JobServer
     /// <param name="arg4">Argument 4, copied to the worker.</param>
     /// <param name="callback">Called in this process with the job when the job succeeds, one callback at a time.</param>
     /// <param name="group">The group, for <see cref="Wait(string?)"/>.</param>
+    /// <param name="options">The job's time limit, retries, priority and cancellation token; null for the defaults.</param>
     /// <returns>The job; wait for it or await it.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="function"/> or <paramref name="group"/> is null.</exception>
     /// <exception cref="ArgumentException">The function or an argument cannot be sent to another process; the message names what.</exception>
     /// <exception cref="DestroyedServerException">The server has been destroyed.</exception>
-    public Job Submit<T1, T2, T3, T4>(Action<T1, T2, T3, T4> function, T1 arg1, T2 arg2, T3 arg3, T4 arg4, Action? callback = null, string group = DefaultGroup)
-        => Enqueue(function, new JobArguments<T1, T2, T3, T4>(arg1, arg2, arg3, arg4), Job.Create(this, group, callback));
+    public Job Submit<T1, T2, T3, T4>(Action<T1, T2, T3, T4> function, T1 arg1, T2 arg2, T3 arg3, T4 arg4, Action? callback = null, string group = DefaultGroup, JobOptions? options = null)
+        => Enqueue(function, new JobArguments<T1, T2, T3, T4>(arg1, arg2, arg3, arg4), Job.Create(this, group, callback), options);
 
     /// <summary>Submits a function given as C# source text, with 4 arguments, to be compiled and run in a worker process.</summary>
     /// <typeparam name="T1">Type of argument 1.</typeparam>
@@ -389,12 +413,13 @@ public sealed partial class JobServer
     /// <param name="arg4">Argument 4, copied to the worker.</param>
     /// <param name="callback">Called in this process with the result when the job succeeds, one callback at a time.</param>
     /// <param name="group">The group, for <see cref="Wait(string?)"/>.</param>
+    /// <param name="options">The job's time limit, retries, priority and cancellation token; null for the defaults.</param>
     /// <returns>The job; read <see cref="Job{T}.Result"/> or await it. A compile error fails it with the compiler's diagnostics.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="function"/> or <paramref name="group"/> is null.</exception>
     /// <exception cref="ArgumentException">An argument cannot be sent to another process; the message names it.</exception>
     /// <exception cref="DestroyedServerException">The server has been destroyed.</exception>
-    public Job<TResult> Submit<T1, T2, T3, T4, TResult>(SourceFunction<T1, T2, T3, T4, TResult> function, T1 arg1, T2 arg2, T3 arg3, T4 arg4, Action<TResult>? callback = null, string group = DefaultGroup)
-        => Enqueue(function, new JobArguments<T1, T2, T3, T4>(arg1, arg2, arg3, arg4), new Job<TResult>(this, group, callback));
+    public Job<TResult> Submit<T1, T2, T3, T4, TResult>(SourceFunction<T1, T2, T3, T4, TResult> function, T1 arg1, T2 arg2, T3 arg3, T4 arg4, Action<TResult>? callback = null, string group = DefaultGroup, JobOptions? options = null)
+        => Enqueue(function, new JobArguments<T1, T2, T3, T4>(arg1, arg2, arg3, arg4), new Job<TResult>(this, group, callback), options);
 
     /// <summary>Submits a function with 5 arguments to run in a worker process: the function to run; a static method, lambda, closure or bound instance method.</summary>
     /// <typeparam name="T1">Type of argument 1.</typeparam>
@@ -411,12 +436,13 @@ public sealed partial class JobServer
     /// <param name="arg5">Argument 5, copied to the worker.</param>
     /// <param name="callback">Called in this process with the result when the job succeeds, one callback at a time.</param>
     /// <param name="group">The group, for <see cref="Wait(string?)"/>.</param>
+    /// <param name="options">The job's time limit, retries, priority and cancellation token; null for the defaults.</param>
     /// <returns>The job; read <see cref="Job{T}.Result"/> or await it.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="function"/> or <paramref name="group"/> is null.</exception>
     /// <exception cref="ArgumentException">The function or an argument cannot be sent to another process; the message names what.</exception>
     /// <exception cref="DestroyedServerException">The server has been destroyed.</exception>
-    public Job<TResult> Submit<T1, T2, T3, T4, T5, TResult>(Func<T1, T2, T3, T4, T5, TResult> function, T1 arg1, T2 arg2, T3 arg3, T4 arg4, T5 arg5, Action<TResult>? callback = null, string group = DefaultGroup)
-        => Enqueue(function, new JobArguments<T1, T2, T3, T4, T5>(arg1, arg2, arg3, arg4, arg5), new Job<TResult>(this, group, callback));
+    public Job<TResult> Submit<T1, T2, T3, T4, T5, TResult>(Func<T1, T2, T3, T4, T5, TResult> function, T1 arg1, T2 arg2, T3 arg3, T4 arg4, T5 arg5, Action<TResult>? callback = null, string group = DefaultGroup, JobOptions? options = null)
+        => Enqueue(function, new JobArguments<T1, T2, T3, T4, T5>(arg1, arg2, arg3, arg4, arg5), new Job<TResult>(this, group, callback), options);
 
     /// <summary>Submits a function with 5 arguments to run in a worker process: the asynchronous function to run; the worker awaits its task.</summary>
     /// <typeparam name="T1">Type of argument 1.</typeparam>
@@ -433,12 +459,13 @@ public sealed partial class JobServer
     /// <param name="arg5">Argument 5, copied to the worker.</param>
     /// <param name="callback">Called in this process with the result when the job succeeds, one callback at a time.</param>
     /// <param name="group">The group, for <see cref="Wait(string?)"/>.</param>
+    /// <param name="options">The job's time limit, retries, priority and cancellation token; null for the defaults.</param>
     /// <returns>The job; its result is what the task yields.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="function"/> or <paramref name="group"/> is null.</exception>
     /// <exception cref="ArgumentException">The function or an argument cannot be sent to another process; the message names what.</exception>
     /// <exception cref="DestroyedServerException">The server has been destroyed.</exception>
-    public Job<TResult> Submit<T1, T2, T3, T4, T5, TResult>(Func<T1, T2, T3, T4, T5, Task<TResult>> function, T1 arg1, T2 arg2, T3 arg3, T4 arg4, T5 arg5, Action<TResult>? callback = null, string group = DefaultGroup)
-        => Enqueue(function, new JobArguments<T1, T2, T3, T4, T5>(arg1, arg2, arg3, arg4, arg5), new Job<TResult>(this, group, callback));
+    public Job<TResult> Submit<T1, T2, T3, T4, T5, TResult>(Func<T1, T2, T3, T4, T5, Task<TResult>> function, T1 arg1, T2 arg2, T3 arg3, T4 arg4, T5 arg5, Action<TResult>? callback = null, string group = DefaultGroup, JobOptions? options = null)
+        => Enqueue(function, new JobArguments<T1, T2, T3, T4, T5>(arg1, arg2, arg3, arg4, arg5), new Job<TResult>(this, group, callback), options);
 
     /// <summary>Submits a function with 5 arguments to run in a worker process: the asynchronous function to run; the worker awaits its task.</summary>
     /// <typeparam name="T1">Type of argument 1.</typeparam>
@@ -454,12 +481,13 @@ public sealed partial class JobServer
     /// <param name="arg5">Argument 5, copied to the worker.</param>
     /// <param name="callback">Called in this process with the job when the job succeeds, one callback at a time.</param>
     /// <param name="group">The group, for <see cref="Wait(string?)"/>.</param>
+    /// <param name="options">The job's time limit, retries, priority and cancellation token; null for the defaults.</param>
     /// <returns>The job; wait for it or await it.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="function"/> or <paramref name="group"/> is null.</exception>
     /// <exception cref="ArgumentException">The function or an argument cannot be sent to another process; the message names what.</exception>
     /// <exception cref="DestroyedServerException">The server has been destroyed.</exception>
-    public Job Submit<T1, T2, T3, T4, T5>(Func<T1, T2, T3, T4, T5, Task> function, T1 arg1, T2 arg2, T3 arg3, T4 arg4, T5 arg5, Action? callback = null, string group = DefaultGroup)
-        => Enqueue(function, new JobArguments<T1, T2, T3, T4, T5>(arg1, arg2, arg3, arg4, arg5), Job.Create(this, group, callback));
+    public Job Submit<T1, T2, T3, T4, T5>(Func<T1, T2, T3, T4, T5, Task> function, T1 arg1, T2 arg2, T3 arg3, T4 arg4, T5 arg5, Action? callback = null, string group = DefaultGroup, JobOptions? options = null)
+        => Enqueue(function, new JobArguments<T1, T2, T3, T4, T5>(arg1, arg2, arg3, arg4, arg5), Job.Create(this, group, callback), options);
 
     /// <summary>Submits a function with 5 arguments to run in a worker process: the action to run.</summary>
     /// <typeparam name="T1">Type of argument 1.</typeparam>
@@ -475,12 +503,13 @@ public sealed partial class JobServer
     /// <param name="arg5">Argument 5, copied to the worker.</param>
     /// <param name="callback">Called in this process with the job when the job succeeds, one callback at a time.</param>
     /// <param name="group">The group, for <see cref="Wait(string?)"/>.</param>
+    /// <param name="options">The job's time limit, retries, priority and cancellation token; null for the defaults.</param>
     /// <returns>The job; wait for it or await it.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="function"/> or <paramref name="group"/> is null.</exception>
     /// <exception cref="ArgumentException">The function or an argument cannot be sent to another process; the message names what.</exception>
     /// <exception cref="DestroyedServerException">The server has been destroyed.</exception>
-    public Job Submit<T1, T2, T3, T4, T5>(Action<T1, T2, T3, T4, T5> function, T1 arg1, T2 arg2, T3 arg3, T4 arg4, T5 arg5, Action? callback = null, string group = DefaultGroup)
-        => Enqueue(function, new JobArguments<T1, T2, T3, T4, T5>(arg1, arg2, arg3, arg4, arg5), Job.Create(this, group, callback));
+    public Job Submit<T1, T2, T3, T4, T5>(Action<T1, T2, T3, T4, T5> function, T1 arg1, T2 arg2, T3 arg3, T4 arg4, T5 arg5, Action? callback = null, string group = DefaultGroup, JobOptions? options = null)
+        => Enqueue(function, new JobArguments<T1, T2, T3, T4, T5>(arg1, arg2, arg3, arg4, arg5), Job.Create(this, group, callback), options);
 
     /// <summary>Submits a function given as C# source text, with 5 arguments, to be compiled and run in a worker process.</summary>
     /// <typeparam name="T1">Type of argument 1.</typeparam>
@@ -497,12 +526,13 @@ public sealed partial class JobServer
     /// <param name="arg5">Argument 5, copied to the worker.</param>
     /// <param name="callback">Called in this process with the result when the job succeeds, one callback at a time.</param>
     /// <param name="group">The group, for <see cref="Wait(string?)"/>.</param>
+    /// <param name="options">The job's time limit, retries, priority and cancellation token; null for the defaults.</param>
     /// <returns>The job; read <see cref="Job{T}.Result"/> or await it. A compile error fails it with the compiler's diagnostics.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="function"/> or <paramref name="group"/> is null.</exception>
     /// <exception cref="ArgumentException">An argument cannot be sent to another process; the message names it.</exception>
     /// <exception cref="DestroyedServerException">The server has been destroyed.</exception>
-    public Job<TResult> Submit<T1, T2, T3, T4, T5, TResult>(SourceFunction<T1, T2, T3, T4, T5, TResult> function, T1 arg1, T2 arg2, T3 arg3, T4 arg4, T5 arg5, Action<TResult>? callback = null, string group = DefaultGroup)
-        => Enqueue(function, new JobArguments<T1, T2, T3, T4, T5>(arg1, arg2, arg3, arg4, arg5), new Job<TResult>(this, group, callback));
+    public Job<TResult> Submit<T1, T2, T3, T4, T5, TResult>(SourceFunction<T1, T2, T3, T4, T5, TResult> function, T1 arg1, T2 arg2, T3 arg3, T4 arg4, T5 arg5, Action<TResult>? callback = null, string group = DefaultGroup, JobOptions? options = null)
+        => Enqueue(function, new JobArguments<T1, T2, T3, T4, T5>(arg1, arg2, arg3, arg4, arg5), new Job<TResult>(this, group, callback), options);
 
     /// <summary>Submits a function with 6 arguments to run in a worker process: the function to run; a static method, lambda, closure or bound instance method.</summary>
     /// <typeparam name="T1">Type of argument 1.</typeparam>
@@ -521,12 +551,13 @@ public sealed partial class JobServer
     /// <param name="arg6">Argument 6, copied to the worker.</param>
     /// <param name="callback">Called in this process with the result when the job succeeds, one callback at a time.</param>
     /// <param name="group">The group, for <see cref="Wait(string?)"/>.</param>
+    /// <param name="options">The job's time limit, retries, priority and cancellation token; null for the defaults.</param>
     /// <returns>The job; read <see cref="Job{T}.Result"/> or await it.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="function"/> or <paramref name="group"/> is null.</exception>
     /// <exception cref="ArgumentException">The function or an argument cannot be sent to another process; the message names what.</exception>
     /// <exception cref="DestroyedServerException">The server has been destroyed.</exception>
-    public Job<TResult> Submit<T1, T2, T3, T4, T5, T6, TResult>(Func<T1, T2, T3, T4, T5, T6, TResult> function, T1 arg1, T2 arg2, T3 arg3, T4 arg4, T5 arg5, T6 arg6, Action<TResult>? callback = null, string group = DefaultGroup)
-        => Enqueue(function, new JobArguments<T1, T2, T3, T4, T5, T6>(arg1, arg2, arg3, arg4, arg5, arg6), new Job<TResult>(this, group, callback));
+    public Job<TResult> Submit<T1, T2, T3, T4, T5, T6, TResult>(Func<T1, T2, T3, T4, T5, T6, TResult> function, T1 arg1, T2 arg2, T3 arg3, T4 arg4, T5 arg5, T6 arg6, Action<TResult>? callback = null, string group = DefaultGroup, JobOptions? options = null)
+        => Enqueue(function, new JobArguments<T1, T2, T3, T4, T5, T6>(arg1, arg2, arg3, arg4, arg5, arg6), new Job<TResult>(this, group, callback), options);
 
     /// <summary>Submits a function with 6 arguments to run in a worker process: the asynchronous function to run; the worker awaits its task.</summary>
     /// <typeparam name="T1">Type of argument 1.</typeparam>
@@ -545,12 +576,13 @@ public sealed partial class JobServer
     /// <param name="arg6">Argument 6, copied to the worker.</param>
     /// <param name="callback">Called in this process with the result when the job succeeds, one callback at a time.</param>
     /// <param name="group">The group, for <see cref="Wait(string?)"/>.</param>
+    /// <param name="options">The job's time limit, retries, priority and cancellation token; null for the defaults.</param>
     /// <returns>The job; its result is what the task yields.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="function"/> or <paramref name="group"/> is null.</exception>
     /// <exception cref="ArgumentException">The function or an argument cannot be sent to another process; the message names what.</exception>
     /// <exception cref="DestroyedServerException">The server has been destroyed.</exception>
-    public Job<TResult> Submit<T1, T2, T3, T4, T5, T6, TResult>(Func<T1, T2, T3, T4, T5, T6, Task<TResult>> function, T1 arg1, T2 arg2, T3 arg3, T4 arg4, T5 arg5, T6 arg6, Action<TResult>? callback = null, string group = DefaultGroup)
-        => Enqueue(function, new JobArguments<T1, T2, T3, T4, T5, T6>(arg1, arg2, arg3, arg4, arg5, arg6), new Job<TResult>(this, group, callback));
+    public Job<TResult> Submit<T1, T2, T3, T4, T5, T6, TResult>(Func<T1, T2, T3, T4, T5, T6, Task<TResult>> function, T1 arg1, T2 arg2, T3 arg3, T4 arg4, T5 arg5, T6 arg6, Action<TResult>? callback = null, string group = DefaultGroup, JobOptions? options = null)
+        => Enqueue(function, new JobArguments<T1, T2, T3, T4, T5, T6>(arg1, arg2, arg3, arg4, arg5, arg6), new Job<TResult>(this, group, callback), options);
 
     /// <summary>Submits a function with 6 arguments to run in a worker process: the asynchronous function to run; the worker awaits its task.</summary>
     /// <typeparam name="T1">Type of argument 1.</typeparam>
@@ -568,12 +600,13 @@ public sealed partial class JobServer
     /// <param name="arg6">Argument 6, copied to the worker.</param>
     /// <param name="callback">Called in this process with the job when the job succeeds, one callback at a time.</param>
     /// <param name="group">The group, for <see cref="Wait(string?)"/>.</param>
+    /// <param name="options">The job's time limit, retries, priority and cancellation token; null for the defaults.</param>
     /// <returns>The job; wait for it or await it.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="function"/> or <paramref name="group"/> is null.</exception>
     /// <exception cref="ArgumentException">The function or an argument cannot be sent to another process; the message names what.</exception>
     /// <exception cref="DestroyedServerException">The server has been destroyed.</exception>
-    public Job Submit<T1, T2, T3, T4, T5, T6>(Func<T1, T2, T3, T4, T5, T6, Task> function, T1 arg1, T2 arg2, T3 arg3, T4 arg4, T5 arg5, T6 arg6, Action? callback = null, string group = DefaultGroup)
-        => Enqueue(function, new JobArguments<T1, T2, T3, T4, T5, T6>(arg1, arg2, arg3, arg4, arg5, arg6), Job.Create(this, group, callback));
+    public Job Submit<T1, T2, T3, T4, T5, T6>(Func<T1, T2, T3, T4, T5, T6, Task> function, T1 arg1, T2 arg2, T3 arg3, T4 arg4, T5 arg5, T6 arg6, Action? callback = null, string group = DefaultGroup, JobOptions? options = null)
+        => Enqueue(function, new JobArguments<T1, T2, T3, T4, T5, T6>(arg1, arg2, arg3, arg4, arg5, arg6), Job.Create(this, group, callback), options);
 
     /// <summary>Submits a function with 6 arguments to run in a worker process: the action to run.</summary>
     /// <typeparam name="T1">Type of argument 1.</typeparam>
@@ -591,12 +624,13 @@ public sealed partial class JobServer
     /// <param name="arg6">Argument 6, copied to the worker.</param>
     /// <param name="callback">Called in this process with the job when the job succeeds, one callback at a time.</param>
     /// <param name="group">The group, for <see cref="Wait(string?)"/>.</param>
+    /// <param name="options">The job's time limit, retries, priority and cancellation token; null for the defaults.</param>
     /// <returns>The job; wait for it or await it.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="function"/> or <paramref name="group"/> is null.</exception>
     /// <exception cref="ArgumentException">The function or an argument cannot be sent to another process; the message names what.</exception>
     /// <exception cref="DestroyedServerException">The server has been destroyed.</exception>
-    public Job Submit<T1, T2, T3, T4, T5, T6>(Action<T1, T2, T3, T4, T5, T6> function, T1 arg1, T2 arg2, T3 arg3, T4 arg4, T5 arg5, T6 arg6, Action? callback = null, string group = DefaultGroup)
-        => Enqueue(function, new JobArguments<T1, T2, T3, T4, T5, T6>(arg1, arg2, arg3, arg4, arg5, arg6), Job.Create(this, group, callback));
+    public Job Submit<T1, T2, T3, T4, T5, T6>(Action<T1, T2, T3, T4, T5, T6> function, T1 arg1, T2 arg2, T3 arg3, T4 arg4, T5 arg5, T6 arg6, Action? callback = null, string group = DefaultGroup, JobOptions? options = null)
+        => Enqueue(function, new JobArguments<T1, T2, T3, T4, T5, T6>(arg1, arg2, arg3, arg4, arg5, arg6), Job.Create(this, group, callback), options);
 
     /// <summary>Submits a function given as C# source text, with 6 arguments, to be compiled and run in a worker process.</summary>
     /// <typeparam name="T1">Type of argument 1.</typeparam>
@@ -615,12 +649,13 @@ public sealed partial class JobServer
     /// <param name="arg6">Argument 6, copied to the worker.</param>
     /// <param name="callback">Called in this process with the result when the job succeeds, one callback at a time.</param>
     /// <param name="group">The group, for <see cref="Wait(string?)"/>.</param>
+    /// <param name="options">The job's time limit, retries, priority and cancellation token; null for the defaults.</param>
     /// <returns>The job; read <see cref="Job{T}.Result"/> or await it. A compile error fails it with the compiler's diagnostics.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="function"/> or <paramref name="group"/> is null.</exception>
     /// <exception cref="ArgumentException">An argument cannot be sent to another process; the message names it.</exception>
     /// <exception cref="DestroyedServerException">The server has been destroyed.</exception>
-    public Job<TResult> Submit<T1, T2, T3, T4, T5, T6, TResult>(SourceFunction<T1, T2, T3, T4, T5, T6, TResult> function, T1 arg1, T2 arg2, T3 arg3, T4 arg4, T5 arg5, T6 arg6, Action<TResult>? callback = null, string group = DefaultGroup)
-        => Enqueue(function, new JobArguments<T1, T2, T3, T4, T5, T6>(arg1, arg2, arg3, arg4, arg5, arg6), new Job<TResult>(this, group, callback));
+    public Job<TResult> Submit<T1, T2, T3, T4, T5, T6, TResult>(SourceFunction<T1, T2, T3, T4, T5, T6, TResult> function, T1 arg1, T2 arg2, T3 arg3, T4 arg4, T5 arg5, T6 arg6, Action<TResult>? callback = null, string group = DefaultGroup, JobOptions? options = null)
+        => Enqueue(function, new JobArguments<T1, T2, T3, T4, T5, T6>(arg1, arg2, arg3, arg4, arg5, arg6), new Job<TResult>(this, group, callback), options);
 
     /// <summary>Submits a function with 7 arguments to run in a worker process: the function to run; a static method, lambda, closure or bound instance method.</summary>
     /// <typeparam name="T1">Type of argument 1.</typeparam>
@@ -641,12 +676,13 @@ public sealed partial class JobServer
     /// <param name="arg7">Argument 7, copied to the worker.</param>
     /// <param name="callback">Called in this process with the result when the job succeeds, one callback at a time.</param>
     /// <param name="group">The group, for <see cref="Wait(string?)"/>.</param>
+    /// <param name="options">The job's time limit, retries, priority and cancellation token; null for the defaults.</param>
     /// <returns>The job; read <see cref="Job{T}.Result"/> or await it.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="function"/> or <paramref name="group"/> is null.</exception>
     /// <exception cref="ArgumentException">The function or an argument cannot be sent to another process; the message names what.</exception>
     /// <exception cref="DestroyedServerException">The server has been destroyed.</exception>
-    public Job<TResult> Submit<T1, T2, T3, T4, T5, T6, T7, TResult>(Func<T1, T2, T3, T4, T5, T6, T7, TResult> function, T1 arg1, T2 arg2, T3 arg3, T4 arg4, T5 arg5, T6 arg6, T7 arg7, Action<TResult>? callback = null, string group = DefaultGroup)
-        => Enqueue(function, new JobArguments<T1, T2, T3, T4, T5, T6, T7>(arg1, arg2, arg3, arg4, arg5, arg6, arg7), new Job<TResult>(this, group, callback));
+    public Job<TResult> Submit<T1, T2, T3, T4, T5, T6, T7, TResult>(Func<T1, T2, T3, T4, T5, T6, T7, TResult> function, T1 arg1, T2 arg2, T3 arg3, T4 arg4, T5 arg5, T6 arg6, T7 arg7, Action<TResult>? callback = null, string group = DefaultGroup, JobOptions? options = null)
+        => Enqueue(function, new JobArguments<T1, T2, T3, T4, T5, T6, T7>(arg1, arg2, arg3, arg4, arg5, arg6, arg7), new Job<TResult>(this, group, callback), options);
 
     /// <summary>Submits a function with 7 arguments to run in a worker process: the asynchronous function to run; the worker awaits its task.</summary>
     /// <typeparam name="T1">Type of argument 1.</typeparam>
@@ -667,12 +703,13 @@ public sealed partial class JobServer
     /// <param name="arg7">Argument 7, copied to the worker.</param>
     /// <param name="callback">Called in this process with the result when the job succeeds, one callback at a time.</param>
     /// <param name="group">The group, for <see cref="Wait(string?)"/>.</param>
+    /// <param name="options">The job's time limit, retries, priority and cancellation token; null for the defaults.</param>
     /// <returns>The job; its result is what the task yields.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="function"/> or <paramref name="group"/> is null.</exception>
     /// <exception cref="ArgumentException">The function or an argument cannot be sent to another process; the message names what.</exception>
     /// <exception cref="DestroyedServerException">The server has been destroyed.</exception>
-    public Job<TResult> Submit<T1, T2, T3, T4, T5, T6, T7, TResult>(Func<T1, T2, T3, T4, T5, T6, T7, Task<TResult>> function, T1 arg1, T2 arg2, T3 arg3, T4 arg4, T5 arg5, T6 arg6, T7 arg7, Action<TResult>? callback = null, string group = DefaultGroup)
-        => Enqueue(function, new JobArguments<T1, T2, T3, T4, T5, T6, T7>(arg1, arg2, arg3, arg4, arg5, arg6, arg7), new Job<TResult>(this, group, callback));
+    public Job<TResult> Submit<T1, T2, T3, T4, T5, T6, T7, TResult>(Func<T1, T2, T3, T4, T5, T6, T7, Task<TResult>> function, T1 arg1, T2 arg2, T3 arg3, T4 arg4, T5 arg5, T6 arg6, T7 arg7, Action<TResult>? callback = null, string group = DefaultGroup, JobOptions? options = null)
+        => Enqueue(function, new JobArguments<T1, T2, T3, T4, T5, T6, T7>(arg1, arg2, arg3, arg4, arg5, arg6, arg7), new Job<TResult>(this, group, callback), options);
 
     /// <summary>Submits a function with 7 arguments to run in a worker process: the asynchronous function to run; the worker awaits its task.</summary>
     /// <typeparam name="T1">Type of argument 1.</typeparam>
@@ -692,12 +729,13 @@ public sealed partial class JobServer
     /// <param name="arg7">Argument 7, copied to the worker.</param>
     /// <param name="callback">Called in this process with the job when the job succeeds, one callback at a time.</param>
     /// <param name="group">The group, for <see cref="Wait(string?)"/>.</param>
+    /// <param name="options">The job's time limit, retries, priority and cancellation token; null for the defaults.</param>
     /// <returns>The job; wait for it or await it.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="function"/> or <paramref name="group"/> is null.</exception>
     /// <exception cref="ArgumentException">The function or an argument cannot be sent to another process; the message names what.</exception>
     /// <exception cref="DestroyedServerException">The server has been destroyed.</exception>
-    public Job Submit<T1, T2, T3, T4, T5, T6, T7>(Func<T1, T2, T3, T4, T5, T6, T7, Task> function, T1 arg1, T2 arg2, T3 arg3, T4 arg4, T5 arg5, T6 arg6, T7 arg7, Action? callback = null, string group = DefaultGroup)
-        => Enqueue(function, new JobArguments<T1, T2, T3, T4, T5, T6, T7>(arg1, arg2, arg3, arg4, arg5, arg6, arg7), Job.Create(this, group, callback));
+    public Job Submit<T1, T2, T3, T4, T5, T6, T7>(Func<T1, T2, T3, T4, T5, T6, T7, Task> function, T1 arg1, T2 arg2, T3 arg3, T4 arg4, T5 arg5, T6 arg6, T7 arg7, Action? callback = null, string group = DefaultGroup, JobOptions? options = null)
+        => Enqueue(function, new JobArguments<T1, T2, T3, T4, T5, T6, T7>(arg1, arg2, arg3, arg4, arg5, arg6, arg7), Job.Create(this, group, callback), options);
 
     /// <summary>Submits a function with 7 arguments to run in a worker process: the action to run.</summary>
     /// <typeparam name="T1">Type of argument 1.</typeparam>
@@ -717,12 +755,13 @@ public sealed partial class JobServer
     /// <param name="arg7">Argument 7, copied to the worker.</param>
     /// <param name="callback">Called in this process with the job when the job succeeds, one callback at a time.</param>
     /// <param name="group">The group, for <see cref="Wait(string?)"/>.</param>
+    /// <param name="options">The job's time limit, retries, priority and cancellation token; null for the defaults.</param>
     /// <returns>The job; wait for it or await it.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="function"/> or <paramref name="group"/> is null.</exception>
     /// <exception cref="ArgumentException">The function or an argument cannot be sent to another process; the message names what.</exception>
     /// <exception cref="DestroyedServerException">The server has been destroyed.</exception>
-    public Job Submit<T1, T2, T3, T4, T5, T6, T7>(Action<T1, T2, T3, T4, T5, T6, T7> function, T1 arg1, T2 arg2, T3 arg3, T4 arg4, T5 arg5, T6 arg6, T7 arg7, Action? callback = null, string group = DefaultGroup)
-        => Enqueue(function, new JobArguments<T1, T2, T3, T4, T5, T6, T7>(arg1, arg2, arg3, arg4, arg5, arg6, arg7), Job.Create(this, group, callback));
+    public Job Submit<T1, T2, T3, T4, T5, T6, T7>(Action<T1, T2, T3, T4, T5, T6, T7> function, T1 arg1, T2 arg2, T3 arg3, T4 arg4, T5 arg5, T6 arg6, T7 arg7, Action? callback = null, string group = DefaultGroup, JobOptions? options = null)
+        => Enqueue(function, new JobArguments<T1, T2, T3, T4, T5, T6, T7>(arg1, arg2, arg3, arg4, arg5, arg6, arg7), Job.Create(this, group, callback), options);
 
     /// <summary>Submits a function given as C# source text, with 7 arguments, to be compiled and run in a worker process.</summary>
     /// <typeparam name="T1">Type of argument 1.</typeparam>
@@ -743,12 +782,13 @@ public sealed partial class JobServer
     /// <param name="arg7">Argument 7, copied to the worker.</param>
     /// <param name="callback">Called in this process with the result when the job succeeds, one callback at a time.</param>
     /// <param name="group">The group, for <see cref="Wait(string?)"/>.</param>
+    /// <param name="options">The job's time limit, retries, priority and cancellation token; null for the defaults.</param>
     /// <returns>The job; read <see cref="Job{T}.Result"/> or await it. A compile error fails it with the compiler's diagnostics.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="function"/> or <paramref name="group"/> is null.</exception>
     /// <exception cref="ArgumentException">An argument cannot be sent to another process; the message names it.</exception>
     /// <exception cref="DestroyedServerException">The server has been destroyed.</exception>
-    public Job<TResult> Submit<T1, T2, T3, T4, T5, T6, T7, TResult>(SourceFunction<T1, T2, T3, T4, T5, T6, T7, TResult> function, T1 arg1, T2 arg2, T3 arg3, T4 arg4, T5 arg5, T6 arg6, T7 arg7, Action<TResult>? callback = null, string group = DefaultGroup)
-        => Enqueue(function, new JobArguments<T1, T2, T3, T4, T5, T6, T7>(arg1, arg2, arg3, arg4, arg5, arg6, arg7), new Job<TResult>(this, group, callback));
+    public Job<TResult> Submit<T1, T2, T3, T4, T5, T6, T7, TResult>(SourceFunction<T1, T2, T3, T4, T5, T6, T7, TResult> function, T1 arg1, T2 arg2, T3 arg3, T4 arg4, T5 arg5, T6 arg6, T7 arg7, Action<TResult>? callback = null, string group = DefaultGroup, JobOptions? options = null)
+        => Enqueue(function, new JobArguments<T1, T2, T3, T4, T5, T6, T7>(arg1, arg2, arg3, arg4, arg5, arg6, arg7), new Job<TResult>(this, group, callback), options);
 
     /// <summary>Submits a function with 8 arguments to run in a worker process: the function to run; a static method, lambda, closure or bound instance method.</summary>
     /// <typeparam name="T1">Type of argument 1.</typeparam>
@@ -771,12 +811,13 @@ public sealed partial class JobServer
     /// <param name="arg8">Argument 8, copied to the worker.</param>
     /// <param name="callback">Called in this process with the result when the job succeeds, one callback at a time.</param>
     /// <param name="group">The group, for <see cref="Wait(string?)"/>.</param>
+    /// <param name="options">The job's time limit, retries, priority and cancellation token; null for the defaults.</param>
     /// <returns>The job; read <see cref="Job{T}.Result"/> or await it.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="function"/> or <paramref name="group"/> is null.</exception>
     /// <exception cref="ArgumentException">The function or an argument cannot be sent to another process; the message names what.</exception>
     /// <exception cref="DestroyedServerException">The server has been destroyed.</exception>
-    public Job<TResult> Submit<T1, T2, T3, T4, T5, T6, T7, T8, TResult>(Func<T1, T2, T3, T4, T5, T6, T7, T8, TResult> function, T1 arg1, T2 arg2, T3 arg3, T4 arg4, T5 arg5, T6 arg6, T7 arg7, T8 arg8, Action<TResult>? callback = null, string group = DefaultGroup)
-        => Enqueue(function, new JobArguments<T1, T2, T3, T4, T5, T6, T7, T8>(arg1, arg2, arg3, arg4, arg5, arg6, arg7, arg8), new Job<TResult>(this, group, callback));
+    public Job<TResult> Submit<T1, T2, T3, T4, T5, T6, T7, T8, TResult>(Func<T1, T2, T3, T4, T5, T6, T7, T8, TResult> function, T1 arg1, T2 arg2, T3 arg3, T4 arg4, T5 arg5, T6 arg6, T7 arg7, T8 arg8, Action<TResult>? callback = null, string group = DefaultGroup, JobOptions? options = null)
+        => Enqueue(function, new JobArguments<T1, T2, T3, T4, T5, T6, T7, T8>(arg1, arg2, arg3, arg4, arg5, arg6, arg7, arg8), new Job<TResult>(this, group, callback), options);
 
     /// <summary>Submits a function with 8 arguments to run in a worker process: the asynchronous function to run; the worker awaits its task.</summary>
     /// <typeparam name="T1">Type of argument 1.</typeparam>
@@ -799,12 +840,13 @@ public sealed partial class JobServer
     /// <param name="arg8">Argument 8, copied to the worker.</param>
     /// <param name="callback">Called in this process with the result when the job succeeds, one callback at a time.</param>
     /// <param name="group">The group, for <see cref="Wait(string?)"/>.</param>
+    /// <param name="options">The job's time limit, retries, priority and cancellation token; null for the defaults.</param>
     /// <returns>The job; its result is what the task yields.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="function"/> or <paramref name="group"/> is null.</exception>
     /// <exception cref="ArgumentException">The function or an argument cannot be sent to another process; the message names what.</exception>
     /// <exception cref="DestroyedServerException">The server has been destroyed.</exception>
-    public Job<TResult> Submit<T1, T2, T3, T4, T5, T6, T7, T8, TResult>(Func<T1, T2, T3, T4, T5, T6, T7, T8, Task<TResult>> function, T1 arg1, T2 arg2, T3 arg3, T4 arg4, T5 arg5, T6 arg6, T7 arg7, T8 arg8, Action<TResult>? callback = null, string group = DefaultGroup)
-        => Enqueue(function, new JobArguments<T1, T2, T3, T4, T5, T6, T7, T8>(arg1, arg2, arg3, arg4, arg5, arg6, arg7, arg8), new Job<TResult>(this, group, callback));
+    public Job<TResult> Submit<T1, T2, T3, T4, T5, T6, T7, T8, TResult>(Func<T1, T2, T3, T4, T5, T6, T7, T8, Task<TResult>> function, T1 arg1, T2 arg2, T3 arg3, T4 arg4, T5 arg5, T6 arg6, T7 arg7, T8 arg8, Action<TResult>? callback = null, string group = DefaultGroup, JobOptions? options = null)
+        => Enqueue(function, new JobArguments<T1, T2, T3, T4, T5, T6, T7, T8>(arg1, arg2, arg3, arg4, arg5, arg6, arg7, arg8), new Job<TResult>(this, group, callback), options);
 
     /// <summary>Submits a function with 8 arguments to run in a worker process: the asynchronous function to run; the worker awaits its task.</summary>
     /// <typeparam name="T1">Type of argument 1.</typeparam>
@@ -826,12 +868,13 @@ public sealed partial class JobServer
     /// <param name="arg8">Argument 8, copied to the worker.</param>
     /// <param name="callback">Called in this process with the job when the job succeeds, one callback at a time.</param>
     /// <param name="group">The group, for <see cref="Wait(string?)"/>.</param>
+    /// <param name="options">The job's time limit, retries, priority and cancellation token; null for the defaults.</param>
     /// <returns>The job; wait for it or await it.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="function"/> or <paramref name="group"/> is null.</exception>
     /// <exception cref="ArgumentException">The function or an argument cannot be sent to another process; the message names what.</exception>
     /// <exception cref="DestroyedServerException">The server has been destroyed.</exception>
-    public Job Submit<T1, T2, T3, T4, T5, T6, T7, T8>(Func<T1, T2, T3, T4, T5, T6, T7, T8, Task> function, T1 arg1, T2 arg2, T3 arg3, T4 arg4, T5 arg5, T6 arg6, T7 arg7, T8 arg8, Action? callback = null, string group = DefaultGroup)
-        => Enqueue(function, new JobArguments<T1, T2, T3, T4, T5, T6, T7, T8>(arg1, arg2, arg3, arg4, arg5, arg6, arg7, arg8), Job.Create(this, group, callback));
+    public Job Submit<T1, T2, T3, T4, T5, T6, T7, T8>(Func<T1, T2, T3, T4, T5, T6, T7, T8, Task> function, T1 arg1, T2 arg2, T3 arg3, T4 arg4, T5 arg5, T6 arg6, T7 arg7, T8 arg8, Action? callback = null, string group = DefaultGroup, JobOptions? options = null)
+        => Enqueue(function, new JobArguments<T1, T2, T3, T4, T5, T6, T7, T8>(arg1, arg2, arg3, arg4, arg5, arg6, arg7, arg8), Job.Create(this, group, callback), options);
 
     /// <summary>Submits a function with 8 arguments to run in a worker process: the action to run.</summary>
     /// <typeparam name="T1">Type of argument 1.</typeparam>
@@ -853,12 +896,13 @@ public sealed partial class JobServer
     /// <param name="arg8">Argument 8, copied to the worker.</param>
     /// <param name="callback">Called in this process with the job when the job succeeds, one callback at a time.</param>
     /// <param name="group">The group, for <see cref="Wait(string?)"/>.</param>
+    /// <param name="options">The job's time limit, retries, priority and cancellation token; null for the defaults.</param>
     /// <returns>The job; wait for it or await it.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="function"/> or <paramref name="group"/> is null.</exception>
     /// <exception cref="ArgumentException">The function or an argument cannot be sent to another process; the message names what.</exception>
     /// <exception cref="DestroyedServerException">The server has been destroyed.</exception>
-    public Job Submit<T1, T2, T3, T4, T5, T6, T7, T8>(Action<T1, T2, T3, T4, T5, T6, T7, T8> function, T1 arg1, T2 arg2, T3 arg3, T4 arg4, T5 arg5, T6 arg6, T7 arg7, T8 arg8, Action? callback = null, string group = DefaultGroup)
-        => Enqueue(function, new JobArguments<T1, T2, T3, T4, T5, T6, T7, T8>(arg1, arg2, arg3, arg4, arg5, arg6, arg7, arg8), Job.Create(this, group, callback));
+    public Job Submit<T1, T2, T3, T4, T5, T6, T7, T8>(Action<T1, T2, T3, T4, T5, T6, T7, T8> function, T1 arg1, T2 arg2, T3 arg3, T4 arg4, T5 arg5, T6 arg6, T7 arg7, T8 arg8, Action? callback = null, string group = DefaultGroup, JobOptions? options = null)
+        => Enqueue(function, new JobArguments<T1, T2, T3, T4, T5, T6, T7, T8>(arg1, arg2, arg3, arg4, arg5, arg6, arg7, arg8), Job.Create(this, group, callback), options);
 
     /// <summary>Submits a function given as C# source text, with 8 arguments, to be compiled and run in a worker process.</summary>
     /// <typeparam name="T1">Type of argument 1.</typeparam>
@@ -881,10 +925,11 @@ public sealed partial class JobServer
     /// <param name="arg8">Argument 8, copied to the worker.</param>
     /// <param name="callback">Called in this process with the result when the job succeeds, one callback at a time.</param>
     /// <param name="group">The group, for <see cref="Wait(string?)"/>.</param>
+    /// <param name="options">The job's time limit, retries, priority and cancellation token; null for the defaults.</param>
     /// <returns>The job; read <see cref="Job{T}.Result"/> or await it. A compile error fails it with the compiler's diagnostics.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="function"/> or <paramref name="group"/> is null.</exception>
     /// <exception cref="ArgumentException">An argument cannot be sent to another process; the message names it.</exception>
     /// <exception cref="DestroyedServerException">The server has been destroyed.</exception>
-    public Job<TResult> Submit<T1, T2, T3, T4, T5, T6, T7, T8, TResult>(SourceFunction<T1, T2, T3, T4, T5, T6, T7, T8, TResult> function, T1 arg1, T2 arg2, T3 arg3, T4 arg4, T5 arg5, T6 arg6, T7 arg7, T8 arg8, Action<TResult>? callback = null, string group = DefaultGroup)
-        => Enqueue(function, new JobArguments<T1, T2, T3, T4, T5, T6, T7, T8>(arg1, arg2, arg3, arg4, arg5, arg6, arg7, arg8), new Job<TResult>(this, group, callback));
+    public Job<TResult> Submit<T1, T2, T3, T4, T5, T6, T7, T8, TResult>(SourceFunction<T1, T2, T3, T4, T5, T6, T7, T8, TResult> function, T1 arg1, T2 arg2, T3 arg3, T4 arg4, T5 arg5, T6 arg6, T7 arg7, T8 arg8, Action<TResult>? callback = null, string group = DefaultGroup, JobOptions? options = null)
+        => Enqueue(function, new JobArguments<T1, T2, T3, T4, T5, T6, T7, T8>(arg1, arg2, arg3, arg4, arg5, arg6, arg7, arg8), new Job<TResult>(this, group, callback), options);
 }

@@ -41,6 +41,7 @@ public sealed partial class JobServer : IDisposable, IAsyncDisposable
     private readonly GroupTracker _groups = new();
     private readonly bool _loggingConfigured;
     private readonly long _created = Stopwatch.GetTimestamp();
+    private readonly TimeSpan? _defaultTimeout;
     private long _nextJobId;
     private int _destroyed;
 
@@ -74,6 +75,14 @@ public sealed partial class JobServer : IDisposable, IAsyncDisposable
         Array.ForEach(names, n => DnsWatcher.Parse(n));
         TimeSpan socketTimeout = options.SocketTimeout ?? JobServerOptions.DefaultSocketTimeout;
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(socketTimeout, TimeSpan.Zero, nameof(options.SocketTimeout));
+        ArgumentOutOfRangeException.ThrowIfNegative(options.MaxJobsPerWorker, nameof(options.MaxJobsPerWorker));
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.CancelGracePeriod, TimeSpan.Zero, nameof(options.CancelGracePeriod));
+        if (options.DefaultJobTimeout is { } limit)
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(limit, TimeSpan.Zero, nameof(options.DefaultJobTimeout));
+        }
+
+        _defaultTimeout = options.DefaultJobTimeout;
 
         if (Environment.GetEnvironmentVariable(WorkerEnvironment.Endpoint) is not null)
         {
@@ -85,8 +94,14 @@ public sealed partial class JobServer : IDisposable, IAsyncDisposable
 
         _loggingConfigured = options.LoggerFactory is not null;
         _logger = (options.LoggerFactory ?? NullLoggerFactory.Instance).CreateLogger("PPSharp.JobServer");
-        _scheduler = new Scheduler(_statistics);
-        _pool = new LocalWorkerPool(_scheduler, options.Restart, options.MaxMessageSize, _logger);
+        _scheduler = new Scheduler(_statistics, options.CancelGracePeriod);
+        _pool = new LocalWorkerPool(_scheduler, options.Restart ? 1 : options.MaxJobsPerWorker, options.MaxMessageSize, _logger);
+        if (options.WorkerInitializer is { } initializer)
+        {
+            (FunctionInfo info, object? target) = (_catalog.Get(initializer), initializer.Target);
+            _pool.Initializer = new InitializerItem(info.Definition, JobPayload.WriteBody(info, target, new JobArguments()));
+        }
+
         _pool.Target = ncpus;
         _secret = options.Secret;
         _socketTimeout = socketTimeout;
@@ -225,25 +240,31 @@ public sealed partial class JobServer : IDisposable, IAsyncDisposable
     /// <param name="function">A delegate, or a <see cref="SourceFunction"/>.</param>
     /// <param name="arguments">The job's arguments.</param>
     /// <param name="job">The job object to hand back, not yet numbered.</param>
-    internal TJob Enqueue<TArgs, TJob>(object function, in TArgs arguments, TJob job)
+    /// <param name="options">The job's settings, or null.</param>
+    internal TJob Enqueue<TArgs, TJob>(object function, in TArgs arguments, TJob job, JobOptions? options)
         where TArgs : struct, IJobArguments
         where TJob : Job
     {
         ArgumentNullException.ThrowIfNull(function);
         ArgumentNullException.ThrowIfNull(job.Group, "group");
         ThrowIfDestroyed();
-        (FunctionInfo info, object? target) = function switch
-        {
-            Delegate d => (_catalog.Get(d), d.Target),
-            SourceFunction source => (_catalog.Get(source), null),
-            _ => throw new ArgumentException($"{function.GetType()} is neither a delegate nor a source function.", nameof(function)),
-        };
-        byte[] body = JobPayload.WriteBody(info, target, arguments);
+        WorkSettings settings = SettingsOf(options);
+        FunctionInfo info = Describe(function);
+        byte[] body = JobPayload.WriteBody(info, TargetOf(function), arguments);
+        return Enqueue(job, info, body, settings, options?.CancellationToken ?? default);
+    }
+
+    /// <summary>Queues a job whose body is written: numbers it, tracks it, and ties it to its cancellation token.</summary>
+    internal TJob Enqueue<TJob>(TJob job, FunctionInfo info, byte[] body, WorkSettings settings, CancellationToken cancellation)
+        where TJob : Job
+    {
         job.Id = Interlocked.Increment(ref _nextJobId);
+        var item = new JobWorkItem(job, info.Definition, body, settings);
+        job.Item = item;
         _groups.Add(job.Group);
         try
         {
-            _scheduler.Enqueue(new JobWorkItem(job, info.Definition, body));
+            _scheduler.Enqueue(item);
         }
         catch
         {
@@ -251,8 +272,36 @@ public sealed partial class JobServer : IDisposable, IAsyncDisposable
             throw;
         }
 
+        job.CancelWith(cancellation);
         return job;
     }
+
+    /// <summary>The function's description, built once per function (ppft's transparent caching).</summary>
+    internal FunctionInfo Describe(object function) => function switch
+    {
+        Delegate d => _catalog.Get(d),
+        SourceFunction source => _catalog.Get(source),
+        _ => throw new ArgumentException($"{function.GetType()} is neither a delegate nor a source function.", nameof(function)),
+    };
+
+    internal static object? TargetOf(object function) => (function as Delegate)?.Target;
+
+    /// <summary>Checks a job's options and fills in the server's defaults.</summary>
+    internal WorkSettings SettingsOf(JobOptions? options, int chunkSize = 0)
+    {
+        TimeSpan? timeout = options?.Timeout ?? _defaultTimeout;
+        if (timeout is { } limit && (limit <= TimeSpan.Zero || limit.TotalMilliseconds > int.MaxValue))
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), limit, "A job's time limit must be positive and at most about 24 days.");
+        }
+
+        int retries = options?.Retries ?? 0;
+        ArgumentOutOfRangeException.ThrowIfNegative(retries, nameof(JobOptions.Retries));
+        long milliseconds = timeout is { } t ? Math.Max(1, (long)Math.Ceiling(t.TotalMilliseconds)) : 0;
+        return new WorkSettings(options?.Priority ?? 0, milliseconds, retries, chunkSize);
+    }
+
+    internal bool Cancel(WorkItem item) => _scheduler.Cancel(item);
 
     internal void OnJobFinished(Job job) => _groups.Done(job.Group);
 

@@ -35,6 +35,36 @@ public sealed class JobServerOptions
     /// <summary>Where PPSharp logs (worker starts and crashes, callback failures). Null (the default) logs nothing.</summary>
     public ILoggerFactory? LoggerFactory { get; set; }
 
+    /// <summary>The default for <see cref="CancelGracePeriod"/>: 2 seconds.</summary>
+    public static readonly TimeSpan DefaultCancelGracePeriod = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// The time limit of jobs submitted without <see cref="JobOptions.Timeout"/>, counted from each job's start; null
+    /// (the default) means none.
+    /// </summary>
+    public TimeSpan? DefaultJobTimeout { get; set; }
+
+    /// <summary>
+    /// How long a cancelled job, or one past its time limit, may take to end by itself (through its
+    /// <see cref="CancellationToken"/>) before its worker process is stopped and replaced. Default
+    /// <see cref="DefaultCancelGracePeriod"/>.
+    /// </summary>
+    public TimeSpan CancelGracePeriod { get; set; } = DefaultCancelGracePeriod;
+
+    /// <summary>
+    /// Replace each local worker process with a fresh one after it has run this many jobs (for code that leaks or keeps
+    /// global state); 0 (the default) never. <see cref="Restart"/> is the same as 1.
+    /// </summary>
+    public int MaxJobsPerWorker { get; set; }
+
+    /// <summary>
+    /// A function run once in each new local worker process before its first job (multiprocessing's
+    /// <c>initializer</c>): warm a cache, open a file, seed state. Its failure is logged; the worker goes on. Like a
+    /// job's function it may be a lambda with captured values. Remote nodes' workers are shared between clients and do
+    /// not run it.
+    /// </summary>
+    public Action? WorkerInitializer { get; set; }
+
     /// <summary>Largest single message (one job's arguments or one result) accepted on a channel, in bytes.</summary>
     public int MaxMessageSize { get; set; } = DefaultMaxMessageSize;
 }

@@ -11,37 +11,30 @@ public sealed partial class JobServer
     /// <param name="function">The function every job of the template runs.</param>
     /// <param name="callback">Called with each job's result, as for <c>Submit</c>.</param>
     /// <param name="group">The group of every job of the template.</param>
+    /// <param name="options">The settings of every job of the template (time limit, retries, priority, cancellation token); null for the defaults.</param>
     /// <returns>The template; call its <c>Submit</c>.</returns>
-    public Template<TResult> CreateTemplate<TResult>(Func<TResult> function, Action<TResult>? callback = null, string group = DefaultGroup)
-        => new(this, function ?? throw new ArgumentNullException(nameof(function)), callback, group);
+    public Template<TResult> CreateTemplate<TResult>(Func<TResult> function, Action<TResult>? callback = null, string group = DefaultGroup, JobOptions? options = null)
+        => new(this, function ?? throw new ArgumentNullException(nameof(function)), callback, group, options);
 
     /// <summary>Creates a template (ppft's <c>Template</c>): a function, callback and group fixed once, submitted with different arguments.</summary>
     /// <typeparam name="TResult">The function's result type.</typeparam>
     /// <param name="function">The function every job of the template runs.</param>
     /// <param name="callback">Called with each job's result, as for <c>Submit</c>.</param>
     /// <param name="group">The group of every job of the template.</param>
+    /// <param name="options">The settings of every job of the template (time limit, retries, priority, cancellation token); null for the defaults.</param>
     /// <returns>The template; call its <c>Submit</c>.</returns>
-    public Template<TResult> CreateTemplate<TResult>(Func<Task<TResult>> function, Action<TResult>? callback = null, string group = DefaultGroup)
-        => new(this, function ?? throw new ArgumentNullException(nameof(function)), callback, group);
+    public Template<TResult> CreateTemplate<TResult>(Func<Task<TResult>> function, Action<TResult>? callback = null, string group = DefaultGroup, JobOptions? options = null)
+        => new(this, function ?? throw new ArgumentNullException(nameof(function)), callback, group, options);
 
     /// <summary>Creates a template (ppft's <c>Template</c>): a function, callback and group fixed once, submitted with different arguments.</summary>
     /// <typeparam name="TResult">The function's result type.</typeparam>
     /// <param name="function">The function every job of the template runs.</param>
     /// <param name="callback">Called with each job's result, as for <c>Submit</c>.</param>
     /// <param name="group">The group of every job of the template.</param>
+    /// <param name="options">The settings of every job of the template (time limit, retries, priority, cancellation token); null for the defaults.</param>
     /// <returns>The template; call its <c>Submit</c>.</returns>
-    public Template<TResult> CreateTemplate<TResult>(SourceFunction<TResult> function, Action<TResult>? callback = null, string group = DefaultGroup)
-        => new(this, function ?? throw new ArgumentNullException(nameof(function)), callback, group);
-
-    /// <summary>Creates a template (ppft's <c>Template</c>): a function, callback and group fixed once, submitted with different arguments.</summary>
-    /// <typeparam name="T1">Type of argument 1.</typeparam>
-    /// <typeparam name="TResult">The function's result type.</typeparam>
-    /// <param name="function">The function every job of the template runs.</param>
-    /// <param name="callback">Called with each job's result, as for <c>Submit</c>.</param>
-    /// <param name="group">The group of every job of the template.</param>
-    /// <returns>The template; call its <c>Submit</c>.</returns>
-    public Template<T1, TResult> CreateTemplate<T1, TResult>(Func<T1, TResult> function, Action<TResult>? callback = null, string group = DefaultGroup)
-        => new(this, function ?? throw new ArgumentNullException(nameof(function)), callback, group);
+    public Template<TResult> CreateTemplate<TResult>(SourceFunction<TResult> function, Action<TResult>? callback = null, string group = DefaultGroup, JobOptions? options = null)
+        => new(this, function ?? throw new ArgumentNullException(nameof(function)), callback, group, options);
 
     /// <summary>Creates a template (ppft's <c>Template</c>): a function, callback and group fixed once, submitted with different arguments.</summary>
     /// <typeparam name="T1">Type of argument 1.</typeparam>
@@ -49,9 +42,10 @@ public sealed partial class JobServer
     /// <param name="function">The function every job of the template runs.</param>
     /// <param name="callback">Called with each job's result, as for <c>Submit</c>.</param>
     /// <param name="group">The group of every job of the template.</param>
+    /// <param name="options">The settings of every job of the template (time limit, retries, priority, cancellation token); null for the defaults.</param>
     /// <returns>The template; call its <c>Submit</c>.</returns>
-    public Template<T1, TResult> CreateTemplate<T1, TResult>(Func<T1, Task<TResult>> function, Action<TResult>? callback = null, string group = DefaultGroup)
-        => new(this, function ?? throw new ArgumentNullException(nameof(function)), callback, group);
+    public Template<T1, TResult> CreateTemplate<T1, TResult>(Func<T1, TResult> function, Action<TResult>? callback = null, string group = DefaultGroup, JobOptions? options = null)
+        => new(this, function ?? throw new ArgumentNullException(nameof(function)), callback, group, options);
 
     /// <summary>Creates a template (ppft's <c>Template</c>): a function, callback and group fixed once, submitted with different arguments.</summary>
     /// <typeparam name="T1">Type of argument 1.</typeparam>
@@ -59,20 +53,21 @@ public sealed partial class JobServer
     /// <param name="function">The function every job of the template runs.</param>
     /// <param name="callback">Called with each job's result, as for <c>Submit</c>.</param>
     /// <param name="group">The group of every job of the template.</param>
+    /// <param name="options">The settings of every job of the template (time limit, retries, priority, cancellation token); null for the defaults.</param>
     /// <returns>The template; call its <c>Submit</c>.</returns>
-    public Template<T1, TResult> CreateTemplate<T1, TResult>(SourceFunction<T1, TResult> function, Action<TResult>? callback = null, string group = DefaultGroup)
-        => new(this, function ?? throw new ArgumentNullException(nameof(function)), callback, group);
+    public Template<T1, TResult> CreateTemplate<T1, TResult>(Func<T1, Task<TResult>> function, Action<TResult>? callback = null, string group = DefaultGroup, JobOptions? options = null)
+        => new(this, function ?? throw new ArgumentNullException(nameof(function)), callback, group, options);
 
     /// <summary>Creates a template (ppft's <c>Template</c>): a function, callback and group fixed once, submitted with different arguments.</summary>
     /// <typeparam name="T1">Type of argument 1.</typeparam>
-    /// <typeparam name="T2">Type of argument 2.</typeparam>
     /// <typeparam name="TResult">The function's result type.</typeparam>
     /// <param name="function">The function every job of the template runs.</param>
     /// <param name="callback">Called with each job's result, as for <c>Submit</c>.</param>
     /// <param name="group">The group of every job of the template.</param>
+    /// <param name="options">The settings of every job of the template (time limit, retries, priority, cancellation token); null for the defaults.</param>
     /// <returns>The template; call its <c>Submit</c>.</returns>
-    public Template<T1, T2, TResult> CreateTemplate<T1, T2, TResult>(Func<T1, T2, TResult> function, Action<TResult>? callback = null, string group = DefaultGroup)
-        => new(this, function ?? throw new ArgumentNullException(nameof(function)), callback, group);
+    public Template<T1, TResult> CreateTemplate<T1, TResult>(SourceFunction<T1, TResult> function, Action<TResult>? callback = null, string group = DefaultGroup, JobOptions? options = null)
+        => new(this, function ?? throw new ArgumentNullException(nameof(function)), callback, group, options);
 
     /// <summary>Creates a template (ppft's <c>Template</c>): a function, callback and group fixed once, submitted with different arguments.</summary>
     /// <typeparam name="T1">Type of argument 1.</typeparam>
@@ -81,9 +76,10 @@ public sealed partial class JobServer
     /// <param name="function">The function every job of the template runs.</param>
     /// <param name="callback">Called with each job's result, as for <c>Submit</c>.</param>
     /// <param name="group">The group of every job of the template.</param>
+    /// <param name="options">The settings of every job of the template (time limit, retries, priority, cancellation token); null for the defaults.</param>
     /// <returns>The template; call its <c>Submit</c>.</returns>
-    public Template<T1, T2, TResult> CreateTemplate<T1, T2, TResult>(Func<T1, T2, Task<TResult>> function, Action<TResult>? callback = null, string group = DefaultGroup)
-        => new(this, function ?? throw new ArgumentNullException(nameof(function)), callback, group);
+    public Template<T1, T2, TResult> CreateTemplate<T1, T2, TResult>(Func<T1, T2, TResult> function, Action<TResult>? callback = null, string group = DefaultGroup, JobOptions? options = null)
+        => new(this, function ?? throw new ArgumentNullException(nameof(function)), callback, group, options);
 
     /// <summary>Creates a template (ppft's <c>Template</c>): a function, callback and group fixed once, submitted with different arguments.</summary>
     /// <typeparam name="T1">Type of argument 1.</typeparam>
@@ -92,21 +88,22 @@ public sealed partial class JobServer
     /// <param name="function">The function every job of the template runs.</param>
     /// <param name="callback">Called with each job's result, as for <c>Submit</c>.</param>
     /// <param name="group">The group of every job of the template.</param>
+    /// <param name="options">The settings of every job of the template (time limit, retries, priority, cancellation token); null for the defaults.</param>
     /// <returns>The template; call its <c>Submit</c>.</returns>
-    public Template<T1, T2, TResult> CreateTemplate<T1, T2, TResult>(SourceFunction<T1, T2, TResult> function, Action<TResult>? callback = null, string group = DefaultGroup)
-        => new(this, function ?? throw new ArgumentNullException(nameof(function)), callback, group);
+    public Template<T1, T2, TResult> CreateTemplate<T1, T2, TResult>(Func<T1, T2, Task<TResult>> function, Action<TResult>? callback = null, string group = DefaultGroup, JobOptions? options = null)
+        => new(this, function ?? throw new ArgumentNullException(nameof(function)), callback, group, options);
 
     /// <summary>Creates a template (ppft's <c>Template</c>): a function, callback and group fixed once, submitted with different arguments.</summary>
     /// <typeparam name="T1">Type of argument 1.</typeparam>
     /// <typeparam name="T2">Type of argument 2.</typeparam>
-    /// <typeparam name="T3">Type of argument 3.</typeparam>
     /// <typeparam name="TResult">The function's result type.</typeparam>
     /// <param name="function">The function every job of the template runs.</param>
     /// <param name="callback">Called with each job's result, as for <c>Submit</c>.</param>
     /// <param name="group">The group of every job of the template.</param>
+    /// <param name="options">The settings of every job of the template (time limit, retries, priority, cancellation token); null for the defaults.</param>
     /// <returns>The template; call its <c>Submit</c>.</returns>
-    public Template<T1, T2, T3, TResult> CreateTemplate<T1, T2, T3, TResult>(Func<T1, T2, T3, TResult> function, Action<TResult>? callback = null, string group = DefaultGroup)
-        => new(this, function ?? throw new ArgumentNullException(nameof(function)), callback, group);
+    public Template<T1, T2, TResult> CreateTemplate<T1, T2, TResult>(SourceFunction<T1, T2, TResult> function, Action<TResult>? callback = null, string group = DefaultGroup, JobOptions? options = null)
+        => new(this, function ?? throw new ArgumentNullException(nameof(function)), callback, group, options);
 
     /// <summary>Creates a template (ppft's <c>Template</c>): a function, callback and group fixed once, submitted with different arguments.</summary>
     /// <typeparam name="T1">Type of argument 1.</typeparam>
@@ -116,9 +113,10 @@ public sealed partial class JobServer
     /// <param name="function">The function every job of the template runs.</param>
     /// <param name="callback">Called with each job's result, as for <c>Submit</c>.</param>
     /// <param name="group">The group of every job of the template.</param>
+    /// <param name="options">The settings of every job of the template (time limit, retries, priority, cancellation token); null for the defaults.</param>
     /// <returns>The template; call its <c>Submit</c>.</returns>
-    public Template<T1, T2, T3, TResult> CreateTemplate<T1, T2, T3, TResult>(Func<T1, T2, T3, Task<TResult>> function, Action<TResult>? callback = null, string group = DefaultGroup)
-        => new(this, function ?? throw new ArgumentNullException(nameof(function)), callback, group);
+    public Template<T1, T2, T3, TResult> CreateTemplate<T1, T2, T3, TResult>(Func<T1, T2, T3, TResult> function, Action<TResult>? callback = null, string group = DefaultGroup, JobOptions? options = null)
+        => new(this, function ?? throw new ArgumentNullException(nameof(function)), callback, group, options);
 
     /// <summary>Creates a template (ppft's <c>Template</c>): a function, callback and group fixed once, submitted with different arguments.</summary>
     /// <typeparam name="T1">Type of argument 1.</typeparam>
@@ -128,35 +126,23 @@ public sealed partial class JobServer
     /// <param name="function">The function every job of the template runs.</param>
     /// <param name="callback">Called with each job's result, as for <c>Submit</c>.</param>
     /// <param name="group">The group of every job of the template.</param>
+    /// <param name="options">The settings of every job of the template (time limit, retries, priority, cancellation token); null for the defaults.</param>
     /// <returns>The template; call its <c>Submit</c>.</returns>
-    public Template<T1, T2, T3, TResult> CreateTemplate<T1, T2, T3, TResult>(SourceFunction<T1, T2, T3, TResult> function, Action<TResult>? callback = null, string group = DefaultGroup)
-        => new(this, function ?? throw new ArgumentNullException(nameof(function)), callback, group);
+    public Template<T1, T2, T3, TResult> CreateTemplate<T1, T2, T3, TResult>(Func<T1, T2, T3, Task<TResult>> function, Action<TResult>? callback = null, string group = DefaultGroup, JobOptions? options = null)
+        => new(this, function ?? throw new ArgumentNullException(nameof(function)), callback, group, options);
 
     /// <summary>Creates a template (ppft's <c>Template</c>): a function, callback and group fixed once, submitted with different arguments.</summary>
     /// <typeparam name="T1">Type of argument 1.</typeparam>
     /// <typeparam name="T2">Type of argument 2.</typeparam>
     /// <typeparam name="T3">Type of argument 3.</typeparam>
-    /// <typeparam name="T4">Type of argument 4.</typeparam>
     /// <typeparam name="TResult">The function's result type.</typeparam>
     /// <param name="function">The function every job of the template runs.</param>
     /// <param name="callback">Called with each job's result, as for <c>Submit</c>.</param>
     /// <param name="group">The group of every job of the template.</param>
+    /// <param name="options">The settings of every job of the template (time limit, retries, priority, cancellation token); null for the defaults.</param>
     /// <returns>The template; call its <c>Submit</c>.</returns>
-    public Template<T1, T2, T3, T4, TResult> CreateTemplate<T1, T2, T3, T4, TResult>(Func<T1, T2, T3, T4, TResult> function, Action<TResult>? callback = null, string group = DefaultGroup)
-        => new(this, function ?? throw new ArgumentNullException(nameof(function)), callback, group);
-
-    /// <summary>Creates a template (ppft's <c>Template</c>): a function, callback and group fixed once, submitted with different arguments.</summary>
-    /// <typeparam name="T1">Type of argument 1.</typeparam>
-    /// <typeparam name="T2">Type of argument 2.</typeparam>
-    /// <typeparam name="T3">Type of argument 3.</typeparam>
-    /// <typeparam name="T4">Type of argument 4.</typeparam>
-    /// <typeparam name="TResult">The function's result type.</typeparam>
-    /// <param name="function">The function every job of the template runs.</param>
-    /// <param name="callback">Called with each job's result, as for <c>Submit</c>.</param>
-    /// <param name="group">The group of every job of the template.</param>
-    /// <returns>The template; call its <c>Submit</c>.</returns>
-    public Template<T1, T2, T3, T4, TResult> CreateTemplate<T1, T2, T3, T4, TResult>(Func<T1, T2, T3, T4, Task<TResult>> function, Action<TResult>? callback = null, string group = DefaultGroup)
-        => new(this, function ?? throw new ArgumentNullException(nameof(function)), callback, group);
+    public Template<T1, T2, T3, TResult> CreateTemplate<T1, T2, T3, TResult>(SourceFunction<T1, T2, T3, TResult> function, Action<TResult>? callback = null, string group = DefaultGroup, JobOptions? options = null)
+        => new(this, function ?? throw new ArgumentNullException(nameof(function)), callback, group, options);
 
     /// <summary>Creates a template (ppft's <c>Template</c>): a function, callback and group fixed once, submitted with different arguments.</summary>
     /// <typeparam name="T1">Type of argument 1.</typeparam>
@@ -167,37 +153,38 @@ public sealed partial class JobServer
     /// <param name="function">The function every job of the template runs.</param>
     /// <param name="callback">Called with each job's result, as for <c>Submit</c>.</param>
     /// <param name="group">The group of every job of the template.</param>
+    /// <param name="options">The settings of every job of the template (time limit, retries, priority, cancellation token); null for the defaults.</param>
     /// <returns>The template; call its <c>Submit</c>.</returns>
-    public Template<T1, T2, T3, T4, TResult> CreateTemplate<T1, T2, T3, T4, TResult>(SourceFunction<T1, T2, T3, T4, TResult> function, Action<TResult>? callback = null, string group = DefaultGroup)
-        => new(this, function ?? throw new ArgumentNullException(nameof(function)), callback, group);
+    public Template<T1, T2, T3, T4, TResult> CreateTemplate<T1, T2, T3, T4, TResult>(Func<T1, T2, T3, T4, TResult> function, Action<TResult>? callback = null, string group = DefaultGroup, JobOptions? options = null)
+        => new(this, function ?? throw new ArgumentNullException(nameof(function)), callback, group, options);
 
     /// <summary>Creates a template (ppft's <c>Template</c>): a function, callback and group fixed once, submitted with different arguments.</summary>
     /// <typeparam name="T1">Type of argument 1.</typeparam>
     /// <typeparam name="T2">Type of argument 2.</typeparam>
     /// <typeparam name="T3">Type of argument 3.</typeparam>
     /// <typeparam name="T4">Type of argument 4.</typeparam>
-    /// <typeparam name="T5">Type of argument 5.</typeparam>
     /// <typeparam name="TResult">The function's result type.</typeparam>
     /// <param name="function">The function every job of the template runs.</param>
     /// <param name="callback">Called with each job's result, as for <c>Submit</c>.</param>
     /// <param name="group">The group of every job of the template.</param>
+    /// <param name="options">The settings of every job of the template (time limit, retries, priority, cancellation token); null for the defaults.</param>
     /// <returns>The template; call its <c>Submit</c>.</returns>
-    public Template<T1, T2, T3, T4, T5, TResult> CreateTemplate<T1, T2, T3, T4, T5, TResult>(Func<T1, T2, T3, T4, T5, TResult> function, Action<TResult>? callback = null, string group = DefaultGroup)
-        => new(this, function ?? throw new ArgumentNullException(nameof(function)), callback, group);
+    public Template<T1, T2, T3, T4, TResult> CreateTemplate<T1, T2, T3, T4, TResult>(Func<T1, T2, T3, T4, Task<TResult>> function, Action<TResult>? callback = null, string group = DefaultGroup, JobOptions? options = null)
+        => new(this, function ?? throw new ArgumentNullException(nameof(function)), callback, group, options);
 
     /// <summary>Creates a template (ppft's <c>Template</c>): a function, callback and group fixed once, submitted with different arguments.</summary>
     /// <typeparam name="T1">Type of argument 1.</typeparam>
     /// <typeparam name="T2">Type of argument 2.</typeparam>
     /// <typeparam name="T3">Type of argument 3.</typeparam>
     /// <typeparam name="T4">Type of argument 4.</typeparam>
-    /// <typeparam name="T5">Type of argument 5.</typeparam>
     /// <typeparam name="TResult">The function's result type.</typeparam>
     /// <param name="function">The function every job of the template runs.</param>
     /// <param name="callback">Called with each job's result, as for <c>Submit</c>.</param>
     /// <param name="group">The group of every job of the template.</param>
+    /// <param name="options">The settings of every job of the template (time limit, retries, priority, cancellation token); null for the defaults.</param>
     /// <returns>The template; call its <c>Submit</c>.</returns>
-    public Template<T1, T2, T3, T4, T5, TResult> CreateTemplate<T1, T2, T3, T4, T5, TResult>(Func<T1, T2, T3, T4, T5, Task<TResult>> function, Action<TResult>? callback = null, string group = DefaultGroup)
-        => new(this, function ?? throw new ArgumentNullException(nameof(function)), callback, group);
+    public Template<T1, T2, T3, T4, TResult> CreateTemplate<T1, T2, T3, T4, TResult>(SourceFunction<T1, T2, T3, T4, TResult> function, Action<TResult>? callback = null, string group = DefaultGroup, JobOptions? options = null)
+        => new(this, function ?? throw new ArgumentNullException(nameof(function)), callback, group, options);
 
     /// <summary>Creates a template (ppft's <c>Template</c>): a function, callback and group fixed once, submitted with different arguments.</summary>
     /// <typeparam name="T1">Type of argument 1.</typeparam>
@@ -209,9 +196,10 @@ public sealed partial class JobServer
     /// <param name="function">The function every job of the template runs.</param>
     /// <param name="callback">Called with each job's result, as for <c>Submit</c>.</param>
     /// <param name="group">The group of every job of the template.</param>
+    /// <param name="options">The settings of every job of the template (time limit, retries, priority, cancellation token); null for the defaults.</param>
     /// <returns>The template; call its <c>Submit</c>.</returns>
-    public Template<T1, T2, T3, T4, T5, TResult> CreateTemplate<T1, T2, T3, T4, T5, TResult>(SourceFunction<T1, T2, T3, T4, T5, TResult> function, Action<TResult>? callback = null, string group = DefaultGroup)
-        => new(this, function ?? throw new ArgumentNullException(nameof(function)), callback, group);
+    public Template<T1, T2, T3, T4, T5, TResult> CreateTemplate<T1, T2, T3, T4, T5, TResult>(Func<T1, T2, T3, T4, T5, TResult> function, Action<TResult>? callback = null, string group = DefaultGroup, JobOptions? options = null)
+        => new(this, function ?? throw new ArgumentNullException(nameof(function)), callback, group, options);
 
     /// <summary>Creates a template (ppft's <c>Template</c>): a function, callback and group fixed once, submitted with different arguments.</summary>
     /// <typeparam name="T1">Type of argument 1.</typeparam>
@@ -219,14 +207,14 @@ public sealed partial class JobServer
     /// <typeparam name="T3">Type of argument 3.</typeparam>
     /// <typeparam name="T4">Type of argument 4.</typeparam>
     /// <typeparam name="T5">Type of argument 5.</typeparam>
-    /// <typeparam name="T6">Type of argument 6.</typeparam>
     /// <typeparam name="TResult">The function's result type.</typeparam>
     /// <param name="function">The function every job of the template runs.</param>
     /// <param name="callback">Called with each job's result, as for <c>Submit</c>.</param>
     /// <param name="group">The group of every job of the template.</param>
+    /// <param name="options">The settings of every job of the template (time limit, retries, priority, cancellation token); null for the defaults.</param>
     /// <returns>The template; call its <c>Submit</c>.</returns>
-    public Template<T1, T2, T3, T4, T5, T6, TResult> CreateTemplate<T1, T2, T3, T4, T5, T6, TResult>(Func<T1, T2, T3, T4, T5, T6, TResult> function, Action<TResult>? callback = null, string group = DefaultGroup)
-        => new(this, function ?? throw new ArgumentNullException(nameof(function)), callback, group);
+    public Template<T1, T2, T3, T4, T5, TResult> CreateTemplate<T1, T2, T3, T4, T5, TResult>(Func<T1, T2, T3, T4, T5, Task<TResult>> function, Action<TResult>? callback = null, string group = DefaultGroup, JobOptions? options = null)
+        => new(this, function ?? throw new ArgumentNullException(nameof(function)), callback, group, options);
 
     /// <summary>Creates a template (ppft's <c>Template</c>): a function, callback and group fixed once, submitted with different arguments.</summary>
     /// <typeparam name="T1">Type of argument 1.</typeparam>
@@ -234,14 +222,14 @@ public sealed partial class JobServer
     /// <typeparam name="T3">Type of argument 3.</typeparam>
     /// <typeparam name="T4">Type of argument 4.</typeparam>
     /// <typeparam name="T5">Type of argument 5.</typeparam>
-    /// <typeparam name="T6">Type of argument 6.</typeparam>
     /// <typeparam name="TResult">The function's result type.</typeparam>
     /// <param name="function">The function every job of the template runs.</param>
     /// <param name="callback">Called with each job's result, as for <c>Submit</c>.</param>
     /// <param name="group">The group of every job of the template.</param>
+    /// <param name="options">The settings of every job of the template (time limit, retries, priority, cancellation token); null for the defaults.</param>
     /// <returns>The template; call its <c>Submit</c>.</returns>
-    public Template<T1, T2, T3, T4, T5, T6, TResult> CreateTemplate<T1, T2, T3, T4, T5, T6, TResult>(Func<T1, T2, T3, T4, T5, T6, Task<TResult>> function, Action<TResult>? callback = null, string group = DefaultGroup)
-        => new(this, function ?? throw new ArgumentNullException(nameof(function)), callback, group);
+    public Template<T1, T2, T3, T4, T5, TResult> CreateTemplate<T1, T2, T3, T4, T5, TResult>(SourceFunction<T1, T2, T3, T4, T5, TResult> function, Action<TResult>? callback = null, string group = DefaultGroup, JobOptions? options = null)
+        => new(this, function ?? throw new ArgumentNullException(nameof(function)), callback, group, options);
 
     /// <summary>Creates a template (ppft's <c>Template</c>): a function, callback and group fixed once, submitted with different arguments.</summary>
     /// <typeparam name="T1">Type of argument 1.</typeparam>
@@ -254,9 +242,10 @@ public sealed partial class JobServer
     /// <param name="function">The function every job of the template runs.</param>
     /// <param name="callback">Called with each job's result, as for <c>Submit</c>.</param>
     /// <param name="group">The group of every job of the template.</param>
+    /// <param name="options">The settings of every job of the template (time limit, retries, priority, cancellation token); null for the defaults.</param>
     /// <returns>The template; call its <c>Submit</c>.</returns>
-    public Template<T1, T2, T3, T4, T5, T6, TResult> CreateTemplate<T1, T2, T3, T4, T5, T6, TResult>(SourceFunction<T1, T2, T3, T4, T5, T6, TResult> function, Action<TResult>? callback = null, string group = DefaultGroup)
-        => new(this, function ?? throw new ArgumentNullException(nameof(function)), callback, group);
+    public Template<T1, T2, T3, T4, T5, T6, TResult> CreateTemplate<T1, T2, T3, T4, T5, T6, TResult>(Func<T1, T2, T3, T4, T5, T6, TResult> function, Action<TResult>? callback = null, string group = DefaultGroup, JobOptions? options = null)
+        => new(this, function ?? throw new ArgumentNullException(nameof(function)), callback, group, options);
 
     /// <summary>Creates a template (ppft's <c>Template</c>): a function, callback and group fixed once, submitted with different arguments.</summary>
     /// <typeparam name="T1">Type of argument 1.</typeparam>
@@ -265,14 +254,14 @@ public sealed partial class JobServer
     /// <typeparam name="T4">Type of argument 4.</typeparam>
     /// <typeparam name="T5">Type of argument 5.</typeparam>
     /// <typeparam name="T6">Type of argument 6.</typeparam>
-    /// <typeparam name="T7">Type of argument 7.</typeparam>
     /// <typeparam name="TResult">The function's result type.</typeparam>
     /// <param name="function">The function every job of the template runs.</param>
     /// <param name="callback">Called with each job's result, as for <c>Submit</c>.</param>
     /// <param name="group">The group of every job of the template.</param>
+    /// <param name="options">The settings of every job of the template (time limit, retries, priority, cancellation token); null for the defaults.</param>
     /// <returns>The template; call its <c>Submit</c>.</returns>
-    public Template<T1, T2, T3, T4, T5, T6, T7, TResult> CreateTemplate<T1, T2, T3, T4, T5, T6, T7, TResult>(Func<T1, T2, T3, T4, T5, T6, T7, TResult> function, Action<TResult>? callback = null, string group = DefaultGroup)
-        => new(this, function ?? throw new ArgumentNullException(nameof(function)), callback, group);
+    public Template<T1, T2, T3, T4, T5, T6, TResult> CreateTemplate<T1, T2, T3, T4, T5, T6, TResult>(Func<T1, T2, T3, T4, T5, T6, Task<TResult>> function, Action<TResult>? callback = null, string group = DefaultGroup, JobOptions? options = null)
+        => new(this, function ?? throw new ArgumentNullException(nameof(function)), callback, group, options);
 
     /// <summary>Creates a template (ppft's <c>Template</c>): a function, callback and group fixed once, submitted with different arguments.</summary>
     /// <typeparam name="T1">Type of argument 1.</typeparam>
@@ -281,14 +270,14 @@ public sealed partial class JobServer
     /// <typeparam name="T4">Type of argument 4.</typeparam>
     /// <typeparam name="T5">Type of argument 5.</typeparam>
     /// <typeparam name="T6">Type of argument 6.</typeparam>
-    /// <typeparam name="T7">Type of argument 7.</typeparam>
     /// <typeparam name="TResult">The function's result type.</typeparam>
     /// <param name="function">The function every job of the template runs.</param>
     /// <param name="callback">Called with each job's result, as for <c>Submit</c>.</param>
     /// <param name="group">The group of every job of the template.</param>
+    /// <param name="options">The settings of every job of the template (time limit, retries, priority, cancellation token); null for the defaults.</param>
     /// <returns>The template; call its <c>Submit</c>.</returns>
-    public Template<T1, T2, T3, T4, T5, T6, T7, TResult> CreateTemplate<T1, T2, T3, T4, T5, T6, T7, TResult>(Func<T1, T2, T3, T4, T5, T6, T7, Task<TResult>> function, Action<TResult>? callback = null, string group = DefaultGroup)
-        => new(this, function ?? throw new ArgumentNullException(nameof(function)), callback, group);
+    public Template<T1, T2, T3, T4, T5, T6, TResult> CreateTemplate<T1, T2, T3, T4, T5, T6, TResult>(SourceFunction<T1, T2, T3, T4, T5, T6, TResult> function, Action<TResult>? callback = null, string group = DefaultGroup, JobOptions? options = null)
+        => new(this, function ?? throw new ArgumentNullException(nameof(function)), callback, group, options);
 
     /// <summary>Creates a template (ppft's <c>Template</c>): a function, callback and group fixed once, submitted with different arguments.</summary>
     /// <typeparam name="T1">Type of argument 1.</typeparam>
@@ -302,9 +291,10 @@ public sealed partial class JobServer
     /// <param name="function">The function every job of the template runs.</param>
     /// <param name="callback">Called with each job's result, as for <c>Submit</c>.</param>
     /// <param name="group">The group of every job of the template.</param>
+    /// <param name="options">The settings of every job of the template (time limit, retries, priority, cancellation token); null for the defaults.</param>
     /// <returns>The template; call its <c>Submit</c>.</returns>
-    public Template<T1, T2, T3, T4, T5, T6, T7, TResult> CreateTemplate<T1, T2, T3, T4, T5, T6, T7, TResult>(SourceFunction<T1, T2, T3, T4, T5, T6, T7, TResult> function, Action<TResult>? callback = null, string group = DefaultGroup)
-        => new(this, function ?? throw new ArgumentNullException(nameof(function)), callback, group);
+    public Template<T1, T2, T3, T4, T5, T6, T7, TResult> CreateTemplate<T1, T2, T3, T4, T5, T6, T7, TResult>(Func<T1, T2, T3, T4, T5, T6, T7, TResult> function, Action<TResult>? callback = null, string group = DefaultGroup, JobOptions? options = null)
+        => new(this, function ?? throw new ArgumentNullException(nameof(function)), callback, group, options);
 
     /// <summary>Creates a template (ppft's <c>Template</c>): a function, callback and group fixed once, submitted with different arguments.</summary>
     /// <typeparam name="T1">Type of argument 1.</typeparam>
@@ -314,14 +304,14 @@ public sealed partial class JobServer
     /// <typeparam name="T5">Type of argument 5.</typeparam>
     /// <typeparam name="T6">Type of argument 6.</typeparam>
     /// <typeparam name="T7">Type of argument 7.</typeparam>
-    /// <typeparam name="T8">Type of argument 8.</typeparam>
     /// <typeparam name="TResult">The function's result type.</typeparam>
     /// <param name="function">The function every job of the template runs.</param>
     /// <param name="callback">Called with each job's result, as for <c>Submit</c>.</param>
     /// <param name="group">The group of every job of the template.</param>
+    /// <param name="options">The settings of every job of the template (time limit, retries, priority, cancellation token); null for the defaults.</param>
     /// <returns>The template; call its <c>Submit</c>.</returns>
-    public Template<T1, T2, T3, T4, T5, T6, T7, T8, TResult> CreateTemplate<T1, T2, T3, T4, T5, T6, T7, T8, TResult>(Func<T1, T2, T3, T4, T5, T6, T7, T8, TResult> function, Action<TResult>? callback = null, string group = DefaultGroup)
-        => new(this, function ?? throw new ArgumentNullException(nameof(function)), callback, group);
+    public Template<T1, T2, T3, T4, T5, T6, T7, TResult> CreateTemplate<T1, T2, T3, T4, T5, T6, T7, TResult>(Func<T1, T2, T3, T4, T5, T6, T7, Task<TResult>> function, Action<TResult>? callback = null, string group = DefaultGroup, JobOptions? options = null)
+        => new(this, function ?? throw new ArgumentNullException(nameof(function)), callback, group, options);
 
     /// <summary>Creates a template (ppft's <c>Template</c>): a function, callback and group fixed once, submitted with different arguments.</summary>
     /// <typeparam name="T1">Type of argument 1.</typeparam>
@@ -331,14 +321,14 @@ public sealed partial class JobServer
     /// <typeparam name="T5">Type of argument 5.</typeparam>
     /// <typeparam name="T6">Type of argument 6.</typeparam>
     /// <typeparam name="T7">Type of argument 7.</typeparam>
-    /// <typeparam name="T8">Type of argument 8.</typeparam>
     /// <typeparam name="TResult">The function's result type.</typeparam>
     /// <param name="function">The function every job of the template runs.</param>
     /// <param name="callback">Called with each job's result, as for <c>Submit</c>.</param>
     /// <param name="group">The group of every job of the template.</param>
+    /// <param name="options">The settings of every job of the template (time limit, retries, priority, cancellation token); null for the defaults.</param>
     /// <returns>The template; call its <c>Submit</c>.</returns>
-    public Template<T1, T2, T3, T4, T5, T6, T7, T8, TResult> CreateTemplate<T1, T2, T3, T4, T5, T6, T7, T8, TResult>(Func<T1, T2, T3, T4, T5, T6, T7, T8, Task<TResult>> function, Action<TResult>? callback = null, string group = DefaultGroup)
-        => new(this, function ?? throw new ArgumentNullException(nameof(function)), callback, group);
+    public Template<T1, T2, T3, T4, T5, T6, T7, TResult> CreateTemplate<T1, T2, T3, T4, T5, T6, T7, TResult>(SourceFunction<T1, T2, T3, T4, T5, T6, T7, TResult> function, Action<TResult>? callback = null, string group = DefaultGroup, JobOptions? options = null)
+        => new(this, function ?? throw new ArgumentNullException(nameof(function)), callback, group, options);
 
     /// <summary>Creates a template (ppft's <c>Template</c>): a function, callback and group fixed once, submitted with different arguments.</summary>
     /// <typeparam name="T1">Type of argument 1.</typeparam>
@@ -353,9 +343,46 @@ public sealed partial class JobServer
     /// <param name="function">The function every job of the template runs.</param>
     /// <param name="callback">Called with each job's result, as for <c>Submit</c>.</param>
     /// <param name="group">The group of every job of the template.</param>
+    /// <param name="options">The settings of every job of the template (time limit, retries, priority, cancellation token); null for the defaults.</param>
     /// <returns>The template; call its <c>Submit</c>.</returns>
-    public Template<T1, T2, T3, T4, T5, T6, T7, T8, TResult> CreateTemplate<T1, T2, T3, T4, T5, T6, T7, T8, TResult>(SourceFunction<T1, T2, T3, T4, T5, T6, T7, T8, TResult> function, Action<TResult>? callback = null, string group = DefaultGroup)
-        => new(this, function ?? throw new ArgumentNullException(nameof(function)), callback, group);
+    public Template<T1, T2, T3, T4, T5, T6, T7, T8, TResult> CreateTemplate<T1, T2, T3, T4, T5, T6, T7, T8, TResult>(Func<T1, T2, T3, T4, T5, T6, T7, T8, TResult> function, Action<TResult>? callback = null, string group = DefaultGroup, JobOptions? options = null)
+        => new(this, function ?? throw new ArgumentNullException(nameof(function)), callback, group, options);
+
+    /// <summary>Creates a template (ppft's <c>Template</c>): a function, callback and group fixed once, submitted with different arguments.</summary>
+    /// <typeparam name="T1">Type of argument 1.</typeparam>
+    /// <typeparam name="T2">Type of argument 2.</typeparam>
+    /// <typeparam name="T3">Type of argument 3.</typeparam>
+    /// <typeparam name="T4">Type of argument 4.</typeparam>
+    /// <typeparam name="T5">Type of argument 5.</typeparam>
+    /// <typeparam name="T6">Type of argument 6.</typeparam>
+    /// <typeparam name="T7">Type of argument 7.</typeparam>
+    /// <typeparam name="T8">Type of argument 8.</typeparam>
+    /// <typeparam name="TResult">The function's result type.</typeparam>
+    /// <param name="function">The function every job of the template runs.</param>
+    /// <param name="callback">Called with each job's result, as for <c>Submit</c>.</param>
+    /// <param name="group">The group of every job of the template.</param>
+    /// <param name="options">The settings of every job of the template (time limit, retries, priority, cancellation token); null for the defaults.</param>
+    /// <returns>The template; call its <c>Submit</c>.</returns>
+    public Template<T1, T2, T3, T4, T5, T6, T7, T8, TResult> CreateTemplate<T1, T2, T3, T4, T5, T6, T7, T8, TResult>(Func<T1, T2, T3, T4, T5, T6, T7, T8, Task<TResult>> function, Action<TResult>? callback = null, string group = DefaultGroup, JobOptions? options = null)
+        => new(this, function ?? throw new ArgumentNullException(nameof(function)), callback, group, options);
+
+    /// <summary>Creates a template (ppft's <c>Template</c>): a function, callback and group fixed once, submitted with different arguments.</summary>
+    /// <typeparam name="T1">Type of argument 1.</typeparam>
+    /// <typeparam name="T2">Type of argument 2.</typeparam>
+    /// <typeparam name="T3">Type of argument 3.</typeparam>
+    /// <typeparam name="T4">Type of argument 4.</typeparam>
+    /// <typeparam name="T5">Type of argument 5.</typeparam>
+    /// <typeparam name="T6">Type of argument 6.</typeparam>
+    /// <typeparam name="T7">Type of argument 7.</typeparam>
+    /// <typeparam name="T8">Type of argument 8.</typeparam>
+    /// <typeparam name="TResult">The function's result type.</typeparam>
+    /// <param name="function">The function every job of the template runs.</param>
+    /// <param name="callback">Called with each job's result, as for <c>Submit</c>.</param>
+    /// <param name="group">The group of every job of the template.</param>
+    /// <param name="options">The settings of every job of the template (time limit, retries, priority, cancellation token); null for the defaults.</param>
+    /// <returns>The template; call its <c>Submit</c>.</returns>
+    public Template<T1, T2, T3, T4, T5, T6, T7, T8, TResult> CreateTemplate<T1, T2, T3, T4, T5, T6, T7, T8, TResult>(SourceFunction<T1, T2, T3, T4, T5, T6, T7, T8, TResult> function, Action<TResult>? callback = null, string group = DefaultGroup, JobOptions? options = null)
+        => new(this, function ?? throw new ArgumentNullException(nameof(function)), callback, group, options);
 }
 
 /// <summary>A function bound to a job server with a callback and group, submitted with different arguments (ppft's <c>Template</c>).</summary>
@@ -365,12 +392,14 @@ public sealed class Template<TResult>
     private readonly JobServer _server;
     private readonly object _function;
     private readonly Action<TResult>? _callback;
+    private readonly JobOptions? _options;
 
-    internal Template(JobServer server, object function, Action<TResult>? callback, string group)
+    internal Template(JobServer server, object function, Action<TResult>? callback, string group, JobOptions? options)
     {
         _server = server;
         _function = function;
         _callback = callback;
+        _options = options;
         Group = group;
     }
 
@@ -382,7 +411,7 @@ public sealed class Template<TResult>
     /// <exception cref="ArgumentException">An argument cannot be sent to another process.</exception>
     /// <exception cref="DestroyedServerException">The server has been destroyed.</exception>
     public Job<TResult> Submit()
-        => _server.Enqueue(_function, new JobArguments(), new Job<TResult>(_server, Group, _callback));
+        => _server.Enqueue(_function, new JobArguments(), new Job<TResult>(_server, Group, _callback), _options);
 }
 
 /// <summary>A function bound to a job server with a callback and group, submitted with different arguments (ppft's <c>Template</c>).</summary>
@@ -393,12 +422,14 @@ public sealed class Template<T1, TResult>
     private readonly JobServer _server;
     private readonly object _function;
     private readonly Action<TResult>? _callback;
+    private readonly JobOptions? _options;
 
-    internal Template(JobServer server, object function, Action<TResult>? callback, string group)
+    internal Template(JobServer server, object function, Action<TResult>? callback, string group, JobOptions? options)
     {
         _server = server;
         _function = function;
         _callback = callback;
+        _options = options;
         Group = group;
     }
 
@@ -411,7 +442,7 @@ public sealed class Template<T1, TResult>
     /// <exception cref="ArgumentException">An argument cannot be sent to another process.</exception>
     /// <exception cref="DestroyedServerException">The server has been destroyed.</exception>
     public Job<TResult> Submit(T1 arg1)
-        => _server.Enqueue(_function, new JobArguments<T1>(arg1), new Job<TResult>(_server, Group, _callback));
+        => _server.Enqueue(_function, new JobArguments<T1>(arg1), new Job<TResult>(_server, Group, _callback), _options);
 }
 
 /// <summary>A function bound to a job server with a callback and group, submitted with different arguments (ppft's <c>Template</c>).</summary>
@@ -423,12 +454,14 @@ public sealed class Template<T1, T2, TResult>
     private readonly JobServer _server;
     private readonly object _function;
     private readonly Action<TResult>? _callback;
+    private readonly JobOptions? _options;
 
-    internal Template(JobServer server, object function, Action<TResult>? callback, string group)
+    internal Template(JobServer server, object function, Action<TResult>? callback, string group, JobOptions? options)
     {
         _server = server;
         _function = function;
         _callback = callback;
+        _options = options;
         Group = group;
     }
 
@@ -442,7 +475,7 @@ public sealed class Template<T1, T2, TResult>
     /// <exception cref="ArgumentException">An argument cannot be sent to another process.</exception>
     /// <exception cref="DestroyedServerException">The server has been destroyed.</exception>
     public Job<TResult> Submit(T1 arg1, T2 arg2)
-        => _server.Enqueue(_function, new JobArguments<T1, T2>(arg1, arg2), new Job<TResult>(_server, Group, _callback));
+        => _server.Enqueue(_function, new JobArguments<T1, T2>(arg1, arg2), new Job<TResult>(_server, Group, _callback), _options);
 }
 
 /// <summary>A function bound to a job server with a callback and group, submitted with different arguments (ppft's <c>Template</c>).</summary>
@@ -455,12 +488,14 @@ public sealed class Template<T1, T2, T3, TResult>
     private readonly JobServer _server;
     private readonly object _function;
     private readonly Action<TResult>? _callback;
+    private readonly JobOptions? _options;
 
-    internal Template(JobServer server, object function, Action<TResult>? callback, string group)
+    internal Template(JobServer server, object function, Action<TResult>? callback, string group, JobOptions? options)
     {
         _server = server;
         _function = function;
         _callback = callback;
+        _options = options;
         Group = group;
     }
 
@@ -475,7 +510,7 @@ public sealed class Template<T1, T2, T3, TResult>
     /// <exception cref="ArgumentException">An argument cannot be sent to another process.</exception>
     /// <exception cref="DestroyedServerException">The server has been destroyed.</exception>
     public Job<TResult> Submit(T1 arg1, T2 arg2, T3 arg3)
-        => _server.Enqueue(_function, new JobArguments<T1, T2, T3>(arg1, arg2, arg3), new Job<TResult>(_server, Group, _callback));
+        => _server.Enqueue(_function, new JobArguments<T1, T2, T3>(arg1, arg2, arg3), new Job<TResult>(_server, Group, _callback), _options);
 }
 
 /// <summary>A function bound to a job server with a callback and group, submitted with different arguments (ppft's <c>Template</c>).</summary>
@@ -489,12 +524,14 @@ public sealed class Template<T1, T2, T3, T4, TResult>
     private readonly JobServer _server;
     private readonly object _function;
     private readonly Action<TResult>? _callback;
+    private readonly JobOptions? _options;
 
-    internal Template(JobServer server, object function, Action<TResult>? callback, string group)
+    internal Template(JobServer server, object function, Action<TResult>? callback, string group, JobOptions? options)
     {
         _server = server;
         _function = function;
         _callback = callback;
+        _options = options;
         Group = group;
     }
 
@@ -510,7 +547,7 @@ public sealed class Template<T1, T2, T3, T4, TResult>
     /// <exception cref="ArgumentException">An argument cannot be sent to another process.</exception>
     /// <exception cref="DestroyedServerException">The server has been destroyed.</exception>
     public Job<TResult> Submit(T1 arg1, T2 arg2, T3 arg3, T4 arg4)
-        => _server.Enqueue(_function, new JobArguments<T1, T2, T3, T4>(arg1, arg2, arg3, arg4), new Job<TResult>(_server, Group, _callback));
+        => _server.Enqueue(_function, new JobArguments<T1, T2, T3, T4>(arg1, arg2, arg3, arg4), new Job<TResult>(_server, Group, _callback), _options);
 }
 
 /// <summary>A function bound to a job server with a callback and group, submitted with different arguments (ppft's <c>Template</c>).</summary>
@@ -525,12 +562,14 @@ public sealed class Template<T1, T2, T3, T4, T5, TResult>
     private readonly JobServer _server;
     private readonly object _function;
     private readonly Action<TResult>? _callback;
+    private readonly JobOptions? _options;
 
-    internal Template(JobServer server, object function, Action<TResult>? callback, string group)
+    internal Template(JobServer server, object function, Action<TResult>? callback, string group, JobOptions? options)
     {
         _server = server;
         _function = function;
         _callback = callback;
+        _options = options;
         Group = group;
     }
 
@@ -547,7 +586,7 @@ public sealed class Template<T1, T2, T3, T4, T5, TResult>
     /// <exception cref="ArgumentException">An argument cannot be sent to another process.</exception>
     /// <exception cref="DestroyedServerException">The server has been destroyed.</exception>
     public Job<TResult> Submit(T1 arg1, T2 arg2, T3 arg3, T4 arg4, T5 arg5)
-        => _server.Enqueue(_function, new JobArguments<T1, T2, T3, T4, T5>(arg1, arg2, arg3, arg4, arg5), new Job<TResult>(_server, Group, _callback));
+        => _server.Enqueue(_function, new JobArguments<T1, T2, T3, T4, T5>(arg1, arg2, arg3, arg4, arg5), new Job<TResult>(_server, Group, _callback), _options);
 }
 
 /// <summary>A function bound to a job server with a callback and group, submitted with different arguments (ppft's <c>Template</c>).</summary>
@@ -563,12 +602,14 @@ public sealed class Template<T1, T2, T3, T4, T5, T6, TResult>
     private readonly JobServer _server;
     private readonly object _function;
     private readonly Action<TResult>? _callback;
+    private readonly JobOptions? _options;
 
-    internal Template(JobServer server, object function, Action<TResult>? callback, string group)
+    internal Template(JobServer server, object function, Action<TResult>? callback, string group, JobOptions? options)
     {
         _server = server;
         _function = function;
         _callback = callback;
+        _options = options;
         Group = group;
     }
 
@@ -586,7 +627,7 @@ public sealed class Template<T1, T2, T3, T4, T5, T6, TResult>
     /// <exception cref="ArgumentException">An argument cannot be sent to another process.</exception>
     /// <exception cref="DestroyedServerException">The server has been destroyed.</exception>
     public Job<TResult> Submit(T1 arg1, T2 arg2, T3 arg3, T4 arg4, T5 arg5, T6 arg6)
-        => _server.Enqueue(_function, new JobArguments<T1, T2, T3, T4, T5, T6>(arg1, arg2, arg3, arg4, arg5, arg6), new Job<TResult>(_server, Group, _callback));
+        => _server.Enqueue(_function, new JobArguments<T1, T2, T3, T4, T5, T6>(arg1, arg2, arg3, arg4, arg5, arg6), new Job<TResult>(_server, Group, _callback), _options);
 }
 
 /// <summary>A function bound to a job server with a callback and group, submitted with different arguments (ppft's <c>Template</c>).</summary>
@@ -603,12 +644,14 @@ public sealed class Template<T1, T2, T3, T4, T5, T6, T7, TResult>
     private readonly JobServer _server;
     private readonly object _function;
     private readonly Action<TResult>? _callback;
+    private readonly JobOptions? _options;
 
-    internal Template(JobServer server, object function, Action<TResult>? callback, string group)
+    internal Template(JobServer server, object function, Action<TResult>? callback, string group, JobOptions? options)
     {
         _server = server;
         _function = function;
         _callback = callback;
+        _options = options;
         Group = group;
     }
 
@@ -627,7 +670,7 @@ public sealed class Template<T1, T2, T3, T4, T5, T6, T7, TResult>
     /// <exception cref="ArgumentException">An argument cannot be sent to another process.</exception>
     /// <exception cref="DestroyedServerException">The server has been destroyed.</exception>
     public Job<TResult> Submit(T1 arg1, T2 arg2, T3 arg3, T4 arg4, T5 arg5, T6 arg6, T7 arg7)
-        => _server.Enqueue(_function, new JobArguments<T1, T2, T3, T4, T5, T6, T7>(arg1, arg2, arg3, arg4, arg5, arg6, arg7), new Job<TResult>(_server, Group, _callback));
+        => _server.Enqueue(_function, new JobArguments<T1, T2, T3, T4, T5, T6, T7>(arg1, arg2, arg3, arg4, arg5, arg6, arg7), new Job<TResult>(_server, Group, _callback), _options);
 }
 
 /// <summary>A function bound to a job server with a callback and group, submitted with different arguments (ppft's <c>Template</c>).</summary>
@@ -645,12 +688,14 @@ public sealed class Template<T1, T2, T3, T4, T5, T6, T7, T8, TResult>
     private readonly JobServer _server;
     private readonly object _function;
     private readonly Action<TResult>? _callback;
+    private readonly JobOptions? _options;
 
-    internal Template(JobServer server, object function, Action<TResult>? callback, string group)
+    internal Template(JobServer server, object function, Action<TResult>? callback, string group, JobOptions? options)
     {
         _server = server;
         _function = function;
         _callback = callback;
+        _options = options;
         Group = group;
     }
 
@@ -670,5 +715,5 @@ public sealed class Template<T1, T2, T3, T4, T5, T6, T7, T8, TResult>
     /// <exception cref="ArgumentException">An argument cannot be sent to another process.</exception>
     /// <exception cref="DestroyedServerException">The server has been destroyed.</exception>
     public Job<TResult> Submit(T1 arg1, T2 arg2, T3 arg3, T4 arg4, T5 arg5, T6 arg6, T7 arg7, T8 arg8)
-        => _server.Enqueue(_function, new JobArguments<T1, T2, T3, T4, T5, T6, T7, T8>(arg1, arg2, arg3, arg4, arg5, arg6, arg7, arg8), new Job<TResult>(_server, Group, _callback));
+        => _server.Enqueue(_function, new JobArguments<T1, T2, T3, T4, T5, T6, T7, T8>(arg1, arg2, arg3, arg4, arg5, arg6, arg7, arg8), new Job<TResult>(_server, Group, _callback), _options);
 }

@@ -27,7 +27,7 @@ public class DispatchBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        _scheduler = new Scheduler(new NodeStatistics());
+        _scheduler = new Scheduler(new NodeStatistics(), JobServerOptions.DefaultCancelGracePeriod);
         _executor = new TrivialExecutor();
         _scheduler.AddExecutor(_executor);
         (_function, _body) = FramingBenchmarks.TinyJob();

@@ -113,15 +113,84 @@ internal sealed class LoadedFunction
     /// <exception cref="JobCodeException">The function itself threw (the inner exception).</exception>
     public void Run(ReadOnlySequence<byte> body, IBufferWriter<byte> result)
     {
-        MessagePackSerializerOptions options = Options;
         var reader = new MessagePackReader(body);
-        object? target = _kind switch
-        {
-            TargetKind.None => null,
-            TargetKind.Closure => _closure!.ReadValue(ref reader, options),
-            _ => MessagePackSerializer.Deserialize(_targetType!, ref reader, options),
-        };
+        object? target = ReadTarget(ref reader);
+        object? value = Invoke(target, ref reader);
+        WriteResult(result, value);
+    }
 
+    /// <summary>
+    /// Runs a map chunk: the target once, then <paramref name="count"/> calls, one per item's arguments. The result is
+    /// an array with an entry per item, <c>[0, value]</c> or <c>[1, exception type, message, stack trace]</c>, so one
+    /// item's exception fails only that item.
+    /// </summary>
+    /// <exception cref="PayloadSerializationException">An item's arguments could not be read (the chunk cannot go on).</exception>
+    public void RunChunk(ReadOnlySequence<byte> body, int count, IBufferWriter<byte> result)
+    {
+        var reader = new MessagePackReader(body);
+        object? target = ReadTarget(ref reader);
+        var item = new ArrayBufferWriter<byte>(64);
+        var writer = new MessagePackWriter(result);
+        writer.WriteArrayHeader(count);
+        for (int i = 0; i < count; i++)
+        {
+            item.ResetWrittenCount();
+            object? value;
+            try
+            {
+                value = Invoke(target, ref reader);
+            }
+            catch (JobCodeException ex)
+            {
+                WriteFailure(ref writer, ex.InnerException!);
+                continue;
+            }
+
+            try
+            {
+                WriteResult(item, value);
+            }
+            catch (PayloadSerializationException ex)
+            {
+                WriteFailure(ref writer, ex);
+                continue;
+            }
+
+            writer.WriteArrayHeader(2);
+            writer.Write(0);
+            if (_result is null)
+            {
+                writer.WriteNil();
+            }
+            else
+            {
+                writer.WriteRaw(item.WrittenSpan);
+            }
+        }
+
+        writer.Flush();
+    }
+
+    private static void WriteFailure(ref MessagePackWriter writer, Exception error)
+    {
+        writer.WriteArrayHeader(4);
+        writer.Write(1);
+        writer.Write(ExceptionText.TypeName(error));
+        writer.Write(ExceptionText.Message(error));
+        writer.Write(ExceptionText.StackTrace(error));
+    }
+
+    private object? ReadTarget(ref MessagePackReader reader) => _kind switch
+    {
+        TargetKind.None => null,
+        TargetKind.Closure => _closure!.ReadValue(ref reader, Options),
+        _ => MessagePackSerializer.Deserialize(_targetType!, ref reader, Options),
+    };
+
+    /// <summary>Reads one call's arguments, invokes and awaits it.</summary>
+    private object? Invoke(object? target, ref MessagePackReader reader)
+    {
+        MessagePackSerializerOptions options = Options;
         int offset = _kind == TargetKind.FirstArgument ? 1 : 0;
         object?[] arguments = new object?[_arguments.Length + offset];
         if (offset == 1)
@@ -142,14 +211,10 @@ internal sealed class LoadedFunction
             }
         }
 
-        object? value;
         try
         {
-            value = _invoker.Invoke(target, arguments.AsSpan());
-            if (_await is not null)
-            {
-                value = _await(value);
-            }
+            object? value = _invoker.Invoke(target, arguments.AsSpan());
+            return _await is null ? value : _await(value);
         }
         catch (TargetInvocationException ex) when (ex.InnerException is not null)
         {
@@ -159,22 +224,27 @@ internal sealed class LoadedFunction
         {
             throw new JobCodeException(ex);
         }
+    }
 
-        if (_result is not null)
+    private void WriteResult(IBufferWriter<byte> result, object? value)
+    {
+        if (_result is null)
         {
-            var writer = new MessagePackWriter(result);
-            try
-            {
-                _result(ref writer, value, options);
-            }
-            catch (Exception ex) when (ex is PayloadSerializationException or MessagePackSerializationException or NotSupportedException)
-            {
-                GraphGuard.Reset();
-                throw (PayloadSerializationException.Find(ex) ?? new PayloadSerializationException(ex.Message, ex)).At("the job's result");
-            }
-
-            writer.Flush();
+            return;
         }
+
+        var writer = new MessagePackWriter(result);
+        try
+        {
+            _result(ref writer, value, Options);
+        }
+        catch (Exception ex) when (ex is PayloadSerializationException or MessagePackSerializationException or NotSupportedException)
+        {
+            GraphGuard.Reset();
+            throw (PayloadSerializationException.Find(ex) ?? new PayloadSerializationException(ex.Message, ex)).At("the job's result");
+        }
+
+        writer.Flush();
     }
 
     private static object? ReadBoxed<T>(ref MessagePackReader reader, MessagePackSerializerOptions options) =>

@@ -94,4 +94,7 @@ internal static partial class Log
 
     [LoggerMessage(33, LogLevel.Information, "A client's code is no longer used: replacing the workers that loaded it")]
     public static partial void WorkersRecycled(ILogger logger);
+
+    [LoggerMessage(60, LogLevel.Warning, "The worker initializer failed in worker process {ProcessId}: {Error}")]
+    public static partial void WorkerInitializerFailed(ILogger logger, int processId, string error);
 }

@@ -38,8 +38,14 @@ internal static class FrameCodec
             throw new ProtocolException($"A {frame.Type} frame of {length} bytes exceeds the limit of {maxPayload} bytes.");
         }
 
-        BinaryPrimitives.WriteUInt32LittleEndian(header.Span, (uint)length);
-        header.Span[4] = (byte)frame.Type;
+        WriteHeader(header.Span, frame.Type, (int)length);
+    }
+
+    /// <summary>Fills in a frame's 5-byte header.</summary>
+    public static void WriteHeader(Span<byte> header, MessageType type, int length)
+    {
+        BinaryPrimitives.WriteUInt32LittleEndian(header, (uint)length);
+        header[4] = (byte)type;
     }
 
     /// <summary>

@@ -2,7 +2,7 @@ namespace PPSharp.Protocol;
 
 /// <summary>
 /// The kind of a frame. One byte on the wire, right after the length (see <see cref="FrameCodec"/>).
-/// The same set serves the local worker channel and, later, the node socket, so a job is never translated on its way.
+/// The same set serves the local worker channel and the node socket, so a job is never translated on its way.
 /// </summary>
 internal enum MessageType : byte
 {
@@ -53,4 +53,13 @@ internal enum MessageType : byte
 
     /// <summary>Worker to client: this job is starting (sent, and flushed, before it runs, when the RunJob asked for it).</summary>
     JobStarted = 16,
+
+    /// <summary>Client to worker or node: give this job back if it has not started (it is to run elsewhere).</summary>
+    RevokeJob = 17,
+
+    /// <summary>Worker or node to client: the job had not started and never will there (answers RevokeJob or CancelJob).</summary>
+    JobRevoked = 18,
+
+    /// <summary>Client to worker or node: stop this job; if it runs, signal its token, and end its process after the grace period.</summary>
+    CancelJob = 19,
 }

@@ -4,13 +4,14 @@ using MessagePack;
 namespace PPSharp.Protocol;
 
 /// <summary>
-/// The payloads of the small fixed messages, as MessagePack values in the order listed on each type. RunJob and
-/// DefineFunction are written by <c>WorkItem</c> and <c>FunctionDefinition</c>, which already hold their bytes.
+/// Every job message, one definition each, with its read and its write in one place: the client, the node and the
+/// worker all use these, so a payload is never parsed inline anywhere else. Payloads are MessagePack values in the order
+/// listed on each type. DefineFunction is written by <c>FunctionDefinition</c>, which already holds its bytes.
 /// </summary>
 internal static class Messages
 {
     /// <summary>Bumped on any incompatible change of frames or payloads; both ends check it in the first frame.</summary>
-    public const int ProtocolVersion = 2;
+    public const int ProtocolVersion = 3;
 
     /// <summary>
     /// This build of PPSharp (its module version id). A local worker must run the very same build as its job server;
@@ -37,6 +38,60 @@ internal static class Messages
         {
             var reader = new MessagePackReader(payload);
             return new Hello(reader.ReadInt32(), reader.ReadString() ?? string.Empty, reader.ReadInt32(), reader.ReadString() ?? string.Empty);
+        }
+    }
+
+    /// <summary>What a RunJob frame asks of the worker besides running the body.</summary>
+    [Flags]
+    public enum RunFlags
+    {
+        /// <summary>Nothing more.</summary>
+        None = 0,
+
+        /// <summary>Send JobStarted (flushed) before running it, so a crash is blamed on the right job.</summary>
+        AcknowledgeStart = 1,
+    }
+
+    /// <summary>
+    /// RunJob's header: <c>job id (uint64), function id, flags, time limit in ms (0: none), chunk size (0: one call)</c>,
+    /// then the body as is: the target, then the arguments (for a chunk: the target, then each item's arguments).
+    /// </summary>
+    /// <remarks>
+    /// The client writes it; a node reads it and writes its own (its job id) in front of the same body bytes; the worker
+    /// reads it. The body is never decoded on the way.
+    /// </remarks>
+    public readonly record struct RunJob(long JobId, int FunctionId, RunFlags Flags, long TimeoutMilliseconds, int ChunkSize)
+    {
+        public void Write(IBufferWriter<byte> buffer)
+        {
+            var writer = new MessagePackWriter(buffer);
+            writer.Write((ulong)JobId);
+            writer.Write(FunctionId);
+            writer.Write((int)Flags);
+            writer.Write(TimeoutMilliseconds);
+            writer.Write(ChunkSize);
+            writer.Flush();
+        }
+
+        /// <summary>Reads the header; <paramref name="body"/> is what follows it.</summary>
+        public static RunJob Read(ReadOnlySequence<byte> payload, out ReadOnlySequence<byte> body)
+        {
+            try
+            {
+                var reader = new MessagePackReader(payload);
+                var header = new RunJob((long)reader.ReadUInt64(), reader.ReadInt32(), (RunFlags)reader.ReadInt32(), reader.ReadInt64(), reader.ReadInt32());
+                if (header.TimeoutMilliseconds < 0 || header.ChunkSize < 0)
+                {
+                    throw new ProtocolException("a RunJob with a negative time limit or chunk size.");
+                }
+
+                body = payload.Slice(reader.Position);
+                return header;
+            }
+            catch (Exception ex) when (ex is MessagePackSerializationException or EndOfStreamException)
+            {
+                throw new ProtocolException($"a malformed RunJob payload: {ex.Message}");
+            }
         }
     }
 
@@ -93,10 +148,12 @@ internal static class Messages
         }
     }
 
-    /// <summary>JobStarted: <c>job id</c>.</summary>
-    public sealed class JobStarted(long jobId) : IOutgoingFrame
+    /// <summary>The frames that name one job and nothing else (JobStarted, RevokeJob, JobRevoked): <c>job id (uint64)</c>.</summary>
+    public sealed class JobSignal(MessageType type, long jobId) : IOutgoingFrame
     {
-        public MessageType Type => MessageType.JobStarted;
+        public MessageType Type => type;
+
+        public long JobId => jobId;
 
         public void WritePayload(IBufferWriter<byte> buffer)
         {
@@ -107,8 +164,43 @@ internal static class Messages
 
         public static long Read(ReadOnlySequence<byte> payload)
         {
-            var reader = new MessagePackReader(payload);
-            return (long)reader.ReadUInt64();
+            try
+            {
+                var reader = new MessagePackReader(payload);
+                return (long)reader.ReadUInt64();
+            }
+            catch (Exception ex) when (ex is MessagePackSerializationException or EndOfStreamException)
+            {
+                throw new ProtocolException($"a malformed job signal: {ex.Message}");
+            }
+        }
+    }
+
+    /// <summary>CancelJob: <c>job id (uint64), grace period in ms</c> before the process running it is ended.</summary>
+    public sealed record CancelJob(long JobId, long GraceMilliseconds) : IOutgoingFrame
+    {
+        public MessageType Type => MessageType.CancelJob;
+
+        public void WritePayload(IBufferWriter<byte> buffer)
+        {
+            var writer = new MessagePackWriter(buffer);
+            writer.Write((ulong)JobId);
+            writer.Write(GraceMilliseconds);
+            writer.Flush();
+        }
+
+        public static CancelJob Read(ReadOnlySequence<byte> payload)
+        {
+            try
+            {
+                var reader = new MessagePackReader(payload);
+                var cancel = new CancelJob((long)reader.ReadUInt64(), reader.ReadInt64());
+                return cancel.GraceMilliseconds < 0 ? throw new ProtocolException("a CancelJob with a negative grace period.") : cancel;
+            }
+            catch (Exception ex) when (ex is MessagePackSerializationException or EndOfStreamException)
+            {
+                throw new ProtocolException($"a malformed CancelJob payload: {ex.Message}");
+            }
         }
     }
 

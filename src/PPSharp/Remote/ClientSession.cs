@@ -22,6 +22,7 @@ internal sealed class ClientSession
     private readonly byte[] _nodeNonce = Handshake.NewNonce();
     private readonly Lock _gate = new();
     private readonly Dictionary<int, SessionFunction> _functions = [];
+    private readonly Dictionary<long, ForwardedWorkItem> _jobs = [];
     private readonly HashSet<string> _requested = new(StringComparer.OrdinalIgnoreCase);
     private byte[]? _clientNonce;
     private long _lastHeard = Environment.TickCount64;
@@ -129,6 +130,12 @@ internal sealed class ClientSession
                 break;
             case MessageType.RunJob:
                 Run(payload);
+                break;
+            case MessageType.RevokeJob:
+                TakeBack(Messages.JobSignal.Read(payload), cancel: false);
+                break;
+            case MessageType.CancelJob:
+                TakeBack(Messages.CancelJob.Read(payload).JobId, cancel: true);
                 break;
             case MessageType.Ping:
                 _connection.Send(Signal.Pong);
@@ -240,9 +247,9 @@ internal sealed class ClientSession
             Code = [.. function.Description.Code.Select(c => c with { Path = _node.Cache.PathOf(c.Sha256) })],
         };
         function.Definition = new FunctionDefinition(local.Id, local.ToPayload());
-        foreach ((long clientJobId, byte[] body) in function.Held)
+        foreach ((Messages.RunJob header, byte[] body) in function.Held)
         {
-            _node.Scheduler.Enqueue(new ForwardedWorkItem(this, clientJobId, _node.NextJobId(), function.Definition, body));
+            EnqueueLocked(header, function.Definition, body);
         }
 
         function.Held.Clear();
@@ -250,36 +257,103 @@ internal sealed class ClientSession
 
     private void Run(ReadOnlySequence<byte> payload)
     {
-        var reader = new MessagePackReader(payload);
-        long clientJobId = (long)reader.ReadUInt64();
-        int functionId = reader.ReadInt32();
-        reader.ReadBoolean(); // The node's own workers acknowledge starts to the node, as its scheduler asks.
-        byte[] body = payload.Slice(reader.Position).ToArray();
+        // The node's own workers acknowledge starts to the node, as its scheduler asks; the client's flag is not passed on.
+        Messages.RunJob header = Messages.RunJob.Read(payload, out ReadOnlySequence<byte> body);
+        byte[] bytes = body.ToArray();
         lock (_gate)
         {
-            if (!_functions.TryGetValue(functionId, out SessionFunction? function))
+            if (!_functions.TryGetValue(header.FunctionId, out SessionFunction? function))
             {
-                throw new ProtocolException($"a job for function {functionId}, which was never defined.");
+                throw new ProtocolException($"a job for function {header.FunctionId}, which was never defined.");
+            }
+
+            if (_jobs.ContainsKey(header.JobId) || function.Held.Exists(h => h.Header.JobId == header.JobId))
+            {
+                throw new ProtocolException($"job {header.JobId} was sent twice.");
             }
 
             if (function.Definition is null)
             {
-                function.Held.Add((clientJobId, body)); // Its code is still being uploaded.
+                function.Held.Add((header, bytes)); // Its code is still being uploaded.
             }
             else
             {
-                _node.Scheduler.Enqueue(new ForwardedWorkItem(this, clientJobId, _node.NextJobId(), function.Definition, body));
+                EnqueueLocked(header, function.Definition, bytes);
             }
         }
     }
 
+    private void EnqueueLocked(Messages.RunJob header, FunctionDefinition definition, byte[] body)
+    {
+        var item = new ForwardedWorkItem(this, header.JobId, _node.NextJobId(), definition, body, new WorkSettings(0, header.TimeoutMilliseconds, 0, header.ChunkSize));
+        _jobs[header.JobId] = item;
+        _node.Scheduler.Enqueue(item);
+    }
+
+    /// <summary>
+    /// The client wants a job back (to run it elsewhere) or cancelled: answered JobRevoked if it had not started;
+    /// a cancelled running job is stopped, and answered when its worker reports.
+    /// </summary>
+    private void TakeBack(long clientJobId, bool cancel)
+    {
+        ForwardedWorkItem? item;
+        lock (_gate)
+        {
+            foreach (SessionFunction function in _functions.Values)
+            {
+                if (function.Held.RemoveAll(h => h.Header.JobId == clientJobId) > 0)
+                {
+                    _connection.Send(new Messages.JobSignal(MessageType.JobRevoked, clientJobId));
+                    return;
+                }
+            }
+
+            _jobs.TryGetValue(clientJobId, out item);
+        }
+
+        if (item is null)
+        {
+            return; // Answered already: the client will see that answer.
+        }
+
+        if (cancel)
+        {
+            _node.Scheduler.Cancel(item);
+        }
+        else
+        {
+            _node.Scheduler.Revoke(item);
+        }
+    }
+
+    /// <summary>The client has gone: its jobs belong to nobody. Queued ones are dropped, running ones stopped.</summary>
+    internal void CancelAll()
+    {
+        List<ForwardedWorkItem> jobs;
+        lock (_gate)
+        {
+            jobs = [.. _jobs.Values];
+        }
+
+        jobs.ForEach(item => _node.Scheduler.Cancel(item));
+    }
+
+    /// <summary>Tells the client the job has started on a worker here.</summary>
+    internal void Started(long clientJobId) => _connection.Send(new Messages.JobSignal(MessageType.JobStarted, clientJobId));
+
     /// <summary>Sends a job's outcome back under the client's own job id; dropped if the client has gone.</summary>
     internal void Answer(long clientJobId, in WorkOutcome outcome)
     {
+        lock (_gate)
+        {
+            _jobs.Remove(clientJobId);
+        }
+
         IOutgoingFrame frame = outcome.Kind switch
         {
             OutcomeKind.Succeeded => new Messages.JobSucceeded(clientJobId, outcome.Elapsed.Ticks, outcome.Output, outcome.Result),
             OutcomeKind.Failed => new Messages.JobFailed(clientJobId, outcome.Elapsed.Ticks, outcome.Output, outcome.ErrorType ?? "System.Exception", outcome.ErrorMessage ?? string.Empty, outcome.ErrorStackTrace),
+            OutcomeKind.Revoked => new Messages.JobSignal(MessageType.JobRevoked, clientJobId),
             _ => new Messages.JobFailed(clientJobId, 0, null, outcome.LocalError?.GetType().FullName ?? "System.Exception", outcome.LocalError?.Message ?? "The job was lost.", null),
         };
         _connection.Send(frame);
@@ -291,16 +365,18 @@ internal sealed class ClientSession
 
         public FunctionDefinition? Definition { get; set; }
 
-        /// <summary>Jobs that arrived before the function's assemblies: their client job ids and bodies.</summary>
-        public List<(long ClientJobId, byte[] Body)> Held { get; } = [];
+        /// <summary>Jobs that arrived before the function's assemblies: their headers (client job ids) and bodies.</summary>
+        public List<(Messages.RunJob Header, byte[] Body)> Held { get; } = [];
     }
 }
 
 /// <summary>A client's job inside a node: runs on the node's workers, answers the client that sent it.</summary>
-internal sealed class ForwardedWorkItem(ClientSession session, long clientJobId, long id, FunctionDefinition function, byte[] body)
-    : WorkItem(id, function, body)
+internal sealed class ForwardedWorkItem(ClientSession session, long clientJobId, long id, FunctionDefinition function, byte[] body, WorkSettings settings)
+    : WorkItem(id, function, body, settings)
 {
     public ClientSession Session { get; } = session;
 
     public override void Complete(in WorkOutcome outcome) => Session.Answer(clientJobId, outcome);
+
+    public override void OnStarted() => Session.Started(clientJobId);
 }

@@ -14,8 +14,9 @@ namespace PPSharp.Remote;
 /// processes, shared between clients. The <c>ppserver</c> program is a thin command line around it.
 /// </summary>
 /// <remarks>
-/// Each client sends at most its share ahead (its scheduler keeps a node's in-flight jobs near the node's worker
-/// count), so the node's one first-in first-out queue interleaves connected clients' jobs fairly.
+/// Each client sends at most a few jobs per worker ahead (its scheduler keeps a node's in-flight jobs near a small
+/// multiple of the node's worker count, and takes back what another place can start sooner), so the node's one
+/// first-in first-out queue interleaves connected clients' jobs.
 /// </remarks>
 internal sealed class NodeHost : IAsyncDisposable
 {
@@ -40,7 +41,7 @@ internal sealed class NodeHost : IAsyncDisposable
     {
         _options = options;
         _logger = (options.LoggerFactory ?? NullLoggerFactory.Instance).CreateLogger("PPSharp.Node");
-        _scheduler = new Scheduler(_statistics);
+        _scheduler = new Scheduler(_statistics, options.CancelGracePeriod);
         Cache = new AssemblyCache(options.CacheDirectory);
     }
 
@@ -82,7 +83,7 @@ internal sealed class NodeHost : IAsyncDisposable
         }
 
         _listener = listener;
-        _pool = new LocalWorkerPool(_scheduler, _options.Restart, _options.MaxMessageSize, _logger)
+        _pool = new LocalWorkerPool(_scheduler, _options.Restart ? 1 : 0, _options.MaxMessageSize, _logger)
         {
             Target = _options.Workers ?? JobServer.DetectNcpus(),
         };
@@ -167,8 +168,9 @@ internal sealed class NodeHost : IAsyncDisposable
             unused = session.CodeSets.Any(set => !stillUsed.Contains(set));
         }
 
-        // Its queued jobs can no longer be answered: drop them. Running ones finish and their answers are dropped.
-        _scheduler.RemoveQueued(item => item is ForwardedWorkItem forwarded && forwarded.Session == session);
+        // Its jobs belong to nobody now: queued ones are dropped, running ones stopped (their workers replaced if they
+        // do not stop within the grace period), so a departed client's endless job does not hold a worker for ever.
+        session.CancelAll();
 
         // Code no connected client uses any more is unloaded the one way that frees everything it holds (load
         // contexts, and the serializers' caches of its types): the workers that loaded it are replaced by fresh

@@ -226,6 +226,12 @@ internal sealed class RemoteNode : JobExecutor, IAsyncDisposable
                 (long id, WorkOutcome outcome) = Messages.ReadResult(type, payload, Node);
                 _scheduler.Complete(this, id, outcome);
                 break;
+            case MessageType.JobStarted when session.Ready.Task.IsCompleted:
+                _scheduler.Started(this, Messages.JobSignal.Read(payload));
+                break;
+            case MessageType.JobRevoked when session.Ready.Task.IsCompleted:
+                _scheduler.Revoked(this, Messages.JobSignal.Read(payload));
+                break;
             case MessageType.NeedAssemblies when session.Ready.Task.IsCompleted:
                 var request = new MessagePackReader(payload);
                 var wanted = new string[request.ReadArrayHeader()];
@@ -266,10 +272,11 @@ internal sealed class RemoteNode : JobExecutor, IAsyncDisposable
     }
 
     /// <summary>
-    /// A node gets up to one extra job per worker even for slow functions, so its workers are not idle for a network
-    /// round trip between jobs; local workers still come first, since free slots rank before sending ahead.
+    /// A node holds one more job per worker than a local worker would, to cover the network round trip: its own
+    /// workers keep theirs queued ahead, and one more waits in its queue. Local workers still come first, since free
+    /// slots rank before sending ahead, and what a node holds ahead is taken back when a slot elsewhere frees up.
     /// </summary>
-    internal override bool CanTake(WorkItem item) => base.CanTake(item) || InFlight.Count < 2 * Capacity;
+    internal override int MaxHeld(WorkItem item) => base.MaxHeld(item) + Capacity;
 
     internal override void Send(IOutgoingFrame frame) => _connection?.Send(frame);
 

@@ -17,14 +17,22 @@ internal sealed class FunctionDefinition(int id, byte[] payload) : IOutgoingFram
     /// <summary>Jobs shorter than this on average are "short": a round trip would cost as much as the job.</summary>
     private static readonly double ShortJobTicks = TimeSpan.FromMilliseconds(1).Ticks;
 
+    /// <summary>How much work each slot keeps queued ahead of the running job: enough to cover a dispatch round trip.</summary>
+    private static readonly double AheadTicks = TimeSpan.FromMilliseconds(2).Ticks;
+
+    /// <summary>The most jobs queued ahead per slot, for the tiniest functions.</summary>
+    internal const int MaxAheadPerSlot = 32;
+
     private double _averageTicks = double.NaN;
 
-    /// <summary>
-    /// True once this function's jobs have proved short. Only such jobs are sent ahead to a busy worker; a function
-    /// never seen, or seen to be slow, waits for a free one, so a long job never holds others back.
-    /// Read and written under the scheduler's lock.
-    /// </summary>
+    /// <summary>True once this function's jobs have proved short (read and written under the scheduler's lock).</summary>
     internal bool IsShort => _averageTicks < ShortJobTicks;
+
+    /// <summary>
+    /// Jobs each slot holds beyond the running one: one for a function never seen or of long jobs, more for short ones,
+    /// so that a worker always has its next job in hand when it finishes one.
+    /// </summary>
+    internal int AheadPerSlot => double.IsNaN(_averageTicks) ? 1 : (int)Math.Clamp(Math.Ceiling(AheadTicks / Math.Max(1, _averageTicks)), 1, MaxAheadPerSlot);
 
     internal void Observe(TimeSpan elapsed) =>
         _averageTicks = double.IsNaN(_averageTicks) ? elapsed.Ticks : (0.8 * _averageTicks) + (0.2 * elapsed.Ticks);

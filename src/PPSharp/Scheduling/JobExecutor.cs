@@ -3,8 +3,8 @@ using PPSharp.Protocol;
 namespace PPSharp.Scheduling;
 
 /// <summary>
-/// A place that runs jobs: a local worker process now, a remote node later. They differ in how they are reached, not
-/// in what the scheduler asks of them: capacity, send a job, report results, report failure.
+/// A place that runs jobs: a local worker process or a remote node. They differ in how they are reached, not in what
+/// the scheduler asks of them: capacity, send a job, take one back, cancel one, report results, report failure.
 /// </summary>
 /// <remarks>
 /// The mutable state here (<see cref="InFlight"/>, <see cref="Accepting"/>, <see cref="DefinedFunctions"/>) belongs to the
@@ -12,9 +12,6 @@ namespace PPSharp.Scheduling;
 /// </remarks>
 internal abstract class JobExecutor
 {
-    /// <summary>Short jobs sent ahead per slot: hides the round trip so tiny jobs are not one job per trip.</summary>
-    internal const int PrefetchPerSlot = 32;
-
     /// <summary>"local" for local workers, "host:port" for nodes: the row of the statistics table.</summary>
     public abstract string Node { get; }
 
@@ -30,19 +27,22 @@ internal abstract class JobExecutor
     /// <summary>A racy read of the in-flight count, good enough for choosing which worker to retire.</summary>
     internal int InFlightCountUnsafe => InFlight.Count;
 
+    /// <summary>Jobs held here whose RevokeJob is on its way.</summary>
+    internal int Revoking { get; set; }
+
     /// <summary>Functions already defined on this executor's channel.</summary>
     internal HashSet<int> DefinedFunctions { get; } = [];
 
     /// <summary>False once it is retiring or gone: it gets no new jobs.</summary>
     internal bool Accepting { get; set; } = true;
 
-    /// <summary>In-flight jobs whose function is not known to be short; while there are any, nothing is sent ahead.</summary>
-    internal int SlowInFlight { get; set; }
-
-    /// <summary>Whether <paramref name="item"/> may be sent now: to a free slot, or ahead of running jobs that are all short.</summary>
-    internal virtual bool CanTake(WorkItem item) =>
-        InFlight.Count < Capacity
-        || (item.Function.IsShort && SlowInFlight == 0 && InFlight.Count < Capacity * PrefetchPerSlot);
+    /// <summary>
+    /// How many jobs it may hold when <paramref name="item"/> is next: its slots, plus enough queued ahead on each slot
+    /// that it goes from one job to the next without waiting for this process (<see cref="FunctionDefinition.AheadPerSlot"/>).
+    /// Jobs held ahead that have not started are taken back when another executor frees up first, so holding them costs
+    /// no balance.
+    /// </summary>
+    internal virtual int MaxHeld(WorkItem item) => Capacity * (1 + item.Function.AheadPerSlot);
 
     /// <summary>Queues a frame on the executor's channel. Never blocks; called under the scheduler's lock.</summary>
     internal abstract void Send(IOutgoingFrame frame);

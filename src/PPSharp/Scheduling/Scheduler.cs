@@ -1,25 +1,37 @@
-using PPSharp.Internal;
+using System.Diagnostics;
+using PPSharp.Protocol;
 
 namespace PPSharp.Scheduling;
 
 /// <summary>
-/// The queue of jobs and the places that run them. Jobs leave the queue first-in first-out for whichever executor
-/// has the most free slots (local workers first on ties), as soon as one frees up: dynamic load balancing.
-/// Queued jobs cost no thread; all state changes happen under one lock, and outcomes are delivered outside it.
+/// The queue of jobs and the places that run them. Jobs leave the queue by priority, first-in first-out among equals,
+/// for whichever executor has a free slot (local workers first, then the node with the most free capacity), and are
+/// also queued ahead on busy executors so that a worker never waits for this process between two jobs. A job held
+/// ahead that has not started is taken back (RevokeJob) as soon as another executor frees up with nothing left to
+/// run: dynamic load balancing without a round trip per job.
 /// </summary>
+/// <remarks>
+/// All state changes happen under one lock; outcomes are delivered outside it. Delivery is decided here: a job leaves
+/// <see cref="JobExecutor.InFlight"/> under the lock exactly once (answered, revoked, or lost with its executor), and only
+/// the path that removed it completes it or puts it back in the queue, so each job is delivered exactly once.
+/// </remarks>
 internal sealed class Scheduler
 {
     private readonly Lock _gate = new();
-    private readonly Deque<WorkItem> _queue = new();
+    private readonly JobQueue _queue = new();
     private readonly List<JobExecutor> _executors = [];
     private readonly NodeStatistics _statistics;
     private long _sendSequence;
     private Func<Exception>? _closed;
 
-    public Scheduler(NodeStatistics statistics)
+    public Scheduler(NodeStatistics statistics, TimeSpan cancelGracePeriod)
     {
         _statistics = statistics;
+        CancelGracePeriod = cancelGracePeriod;
     }
+
+    /// <summary>How long a cancelled running job may take to end by itself before its worker process is stopped.</summary>
+    public TimeSpan CancelGracePeriod { get; }
 
     /// <summary>Jobs queued or in flight.</summary>
     public int ActiveCount
@@ -65,12 +77,23 @@ internal sealed class Scheduler
         }
     }
 
-    /// <summary>Stops giving jobs to <paramref name="executor"/>; it is told once its in-flight jobs are done.</summary>
+    /// <summary>
+    /// Stops giving jobs to <paramref name="executor"/> and takes back those it holds ahead; it is told once its
+    /// in-flight jobs are done.
+    /// </summary>
     public void Retire(JobExecutor executor)
     {
         lock (_gate)
         {
             executor.Accepting = false;
+            foreach (WorkItem item in executor.InFlight.Values)
+            {
+                if (item.State == WorkState.Sent)
+                {
+                    RevokeLocked(item);
+                }
+            }
+
             if (executor.InFlight.Count == 0)
             {
                 executor.OnDrained();
@@ -78,10 +101,29 @@ internal sealed class Scheduler
         }
     }
 
+    /// <summary>The executor says the job has started running.</summary>
+    public void Started(JobExecutor executor, long jobId)
+    {
+        WorkItem? item;
+        lock (_gate)
+        {
+            if (!executor.InFlight.TryGetValue(jobId, out item))
+            {
+                return;
+            }
+
+            item.State = WorkState.Running;
+            item.StartedAt = Stopwatch.GetTimestamp();
+        }
+
+        item.OnStarted();
+    }
+
     /// <summary>A job's outcome arrived from <paramref name="executor"/>; returns false if that job was not in flight there.</summary>
     public bool Complete(JobExecutor executor, long jobId, in WorkOutcome outcome)
     {
         WorkItem? item;
+        WorkOutcome final;
         lock (_gate)
         {
             if (!executor.InFlight.Remove(jobId, out item))
@@ -89,31 +131,116 @@ internal sealed class Scheduler
                 return false;
             }
 
-            Forget(executor, item);
-            item.Function.Observe(outcome.Elapsed);
-            executor.OnJobCompleted();
-            _statistics.Record(outcome.Node, outcome.Elapsed);
-            if (!executor.Accepting && executor.InFlight.Count == 0)
+            Release(executor, item);
+            if (outcome.Kind is OutcomeKind.Succeeded or OutcomeKind.Failed && !outcome.IsCrash)
             {
-                executor.OnDrained();
+                item.Function.Observe(outcome.Elapsed);
+                _statistics.Record(outcome.Node, outcome.Elapsed);
             }
 
+            executor.OnJobCompleted();
+            DrainedCheckLocked(executor);
+            bool done = Resolve(item, outcome, out final);
             DispatchLocked();
+            if (!done)
+            {
+                return true;
+            }
         }
 
         // Delivered exactly once: the item left InFlight under the lock above, so no other path can complete it.
-        item.Complete(outcome);
+        item.Complete(final);
+        return true;
+    }
+
+    /// <summary>The executor gave a job back unstarted (answering RevokeJob or CancelJob).</summary>
+    public void Revoked(JobExecutor executor, long jobId)
+    {
+        WorkItem? item;
+        WorkOutcome final;
+        lock (_gate)
+        {
+            if (!executor.InFlight.Remove(jobId, out item))
+            {
+                return;
+            }
+
+            Release(executor, item);
+            DrainedCheckLocked(executor);
+            bool done = ReturnOrRequeue(item, executor.Node, out final);
+            DispatchLocked();
+            if (!done)
+            {
+                return;
+            }
+        }
+
+        item.Complete(final);
+    }
+
+    /// <summary>
+    /// Cancels a job: a queued one leaves the queue at once (it never runs); one in flight is told to stop (CancelJob),
+    /// and ends as cancelled whatever its executor reports next. False if it had already finished.
+    /// </summary>
+    public bool Cancel(WorkItem item)
+    {
+        lock (_gate)
+        {
+            switch (item.State)
+            {
+                case WorkState.Queued when _closed is null:
+                    item.State = WorkState.Done;
+                    _queue.Forget();
+                    break;
+                case WorkState.Sent or WorkState.Running when !item.CancelRequested:
+                    item.CancelRequested = true;
+                    item.Executor!.Send(new Messages.CancelJob(item.Id, (long)CancelGracePeriod.TotalMilliseconds));
+                    return true;
+                default:
+                    return false;
+            }
+        }
+
+        item.Complete(WorkOutcome.Cancelled("local", item.Id));
         return true;
     }
 
     /// <summary>
+    /// Whoever submitted <paramref name="item"/> wants it back unstarted (a node's client is moving it elsewhere): a
+    /// queued job is answered "revoked" at once; one held ahead on a worker is asked back; a running one is left to finish.
+    /// </summary>
+    public void Revoke(WorkItem item)
+    {
+        lock (_gate)
+        {
+            switch (item.State)
+            {
+                case WorkState.Queued when _closed is null:
+                    item.State = WorkState.Done;
+                    _queue.Forget();
+                    break;
+                case WorkState.Sent:
+                    item.ReturnWhenRevoked = true;
+                    RevokeLocked(item);
+                    return;
+                default:
+                    return;
+            }
+        }
+
+        item.Complete(new WorkOutcome(OutcomeKind.Revoked, "local"));
+    }
+
+    /// <summary>
     /// The executor is gone (its process died or its channel broke). <paramref name="blame"/> picks, from the jobs it
-    /// held in the order they were sent, the one it was running and the error for it; that job fails. Every other job
-    /// never started there and goes back to the front of the queue, in order, to run elsewhere.
+    /// held in the order they were sent, the one it was running and the error for it; that job fails (or is retried,
+    /// as its settings allow). Every other job never started there and goes back to the front of the queue, in order.
+    /// Jobs lost with a node (no blame: any of them may have been running) count a loss each, and fail once they have
+    /// been lost more often than their retries allow, so no job circulates for ever.
     /// </summary>
     public void RemoveExecutor(JobExecutor executor, Func<IReadOnlyList<WorkItem>, (WorkItem Item, Exception Error)?>? blame)
     {
-        (WorkItem Item, Exception Error)? running = null;
+        var finished = new List<(WorkItem Item, WorkOutcome Outcome)>();
         lock (_gate)
         {
             executor.Accepting = false;
@@ -124,47 +251,47 @@ internal sealed class Scheduler
 
             List<WorkItem> held = [.. executor.InFlight.Values.OrderBy(i => i.SendSequence)];
             executor.InFlight.Clear();
-            executor.SlowInFlight = 0;
-            running = blame?.Invoke(held);
+            executor.Revoking = 0;
+            (WorkItem Item, Exception Error)? running = blame?.Invoke(held);
             if (running is { } guilty)
             {
                 held.Remove(guilty.Item);
-            }
-
-            if (_closed is null)
-            {
-                // Requeued, not failed: these jobs never started on the lost executor.
-                for (int i = held.Count - 1; i >= 0; i--)
+                guilty.Item.Revoking = false;
+                if (Resolve(guilty.Item, WorkOutcome.Lost(executor.Node, guilty.Error), out WorkOutcome outcome))
                 {
-                    _queue.AddFirst(held[i]);
-                }
-
-                DispatchLocked();
-            }
-            else
-            {
-                FailAll(held, _closed(), executor.Node);
-            }
-        }
-
-        if (running is { } failed)
-        {
-            failed.Item.Complete(WorkOutcome.Lost(executor.Node, failed.Error));
-        }
-    }
-
-    /// <summary>Takes out of the queue (without completing them) the jobs that match: a node drops a departed client's jobs.</summary>
-    public void RemoveQueued(Func<WorkItem, bool> match)
-    {
-        lock (_gate)
-        {
-            foreach (WorkItem item in _queue.RemoveAll())
-            {
-                if (!match(item))
-                {
-                    _queue.AddLast(item);
+                    finished.Add((guilty.Item, outcome));
                 }
             }
+
+            bool nodeLost = blame is null && executor.Priority > 0;
+            for (int i = held.Count - 1; i >= 0; i--)
+            {
+                WorkItem item = held[i];
+                item.Revoking = false;
+                if (_closed is not null)
+                {
+                    item.State = WorkState.Done;
+                    finished.Add((item, WorkOutcome.Lost(executor.Node, _closed())));
+                }
+                else if (nodeLost && ++item.NodeLosses > Math.Max(item.Settings.Retries, WorkSettings.MinNodeLossRetries))
+                {
+                    item.State = WorkState.Done;
+                    finished.Add((item, WorkOutcome.Lost(executor.Node, new WorkerCrashedException(
+                        $"Job {item.Id} was lost with its node {item.NodeLosses} times (last: {executor.Node}); it is not rescheduled again.", executor.Node, null))));
+                }
+                else if (ReturnOrRequeue(item, executor.Node, out WorkOutcome outcome))
+                {
+                    finished.Add((item, outcome));
+                }
+            }
+
+            DispatchLocked();
+        }
+
+        finished.Reverse();
+        foreach ((WorkItem item, WorkOutcome outcome) in finished)
+        {
+            item.Complete(outcome);
         }
     }
 
@@ -179,7 +306,7 @@ internal sealed class Scheduler
                 return;
             }
 
-            queued = _queue.RemoveAll();
+            queued = TakeQueuedLocked();
         }
 
         FailAll(queued, error(), "local");
@@ -197,13 +324,18 @@ internal sealed class Scheduler
             }
 
             _closed = error;
-            pending = [.. _queue.RemoveAll().Select(item => ("local", item))];
+            pending = [.. TakeQueuedLocked().Select(item => ("local", item))];
             foreach (JobExecutor executor in _executors)
             {
                 executor.Accepting = false;
-                pending.AddRange(executor.InFlight.Values.Select(item => (executor.Node, item)));
+                foreach (WorkItem item in executor.InFlight.Values)
+                {
+                    item.State = WorkState.Done;
+                    pending.Add((executor.Node, item));
+                }
+
                 executor.InFlight.Clear();
-                executor.SlowInFlight = 0;
+                executor.Revoking = 0;
             }
 
             _executors.Clear();
@@ -216,6 +348,13 @@ internal sealed class Scheduler
         }
     }
 
+    private List<WorkItem> TakeQueuedLocked()
+    {
+        List<WorkItem> queued = _queue.RemoveAll();
+        queued.ForEach(item => item.State = WorkState.Done);
+        return queued;
+    }
+
     private static void FailAll(List<WorkItem> items, Exception error, string node)
     {
         foreach (WorkItem item in items)
@@ -224,36 +363,114 @@ internal sealed class Scheduler
         }
     }
 
-    private static void Forget(JobExecutor executor, WorkItem item)
+    /// <summary>The item has left its executor's in-flight set.</summary>
+    private static void Release(JobExecutor executor, WorkItem item)
     {
-        if (item.SentAsSlow)
+        if (item.Revoking)
         {
-            executor.SlowInFlight--;
+            item.Revoking = false;
+            executor.Revoking--;
+        }
+
+        item.Executor = null;
+    }
+
+    private static void DrainedCheckLocked(JobExecutor executor)
+    {
+        if (!executor.Accepting && executor.InFlight.Count == 0)
+        {
+            executor.OnDrained();
         }
     }
 
     /// <summary>
-    /// Hands queued jobs out, oldest first: to a free slot if there is one (local workers before nodes, then the node
-    /// with the most free capacity), else ahead to the least loaded executor that accepts it. Stops at the first job no
-    /// executor can take, so order is kept.
+    /// Decides how a job that left its executor ends: cancelled if it was cancelled meanwhile; back in the queue if its
+    /// worker crashed and it has retries left; else as reported. False when it went back to the queue.
+    /// </summary>
+    private bool Resolve(WorkItem item, in WorkOutcome outcome, out WorkOutcome final)
+    {
+        final = outcome;
+        if (item.CancelRequested)
+        {
+            final = WorkOutcome.Cancelled(outcome.Node, item.Id);
+        }
+        else if (outcome.IsCrash)
+        {
+            int attempts = ++item.Crashes;
+            if (attempts <= item.Settings.Retries && _closed is null)
+            {
+                item.State = WorkState.Queued;
+                _queue.AddFirst(item);
+                return false;
+            }
+
+            string times = attempts == 1 ? "its only attempt" : $"each of its {attempts} attempts";
+            final = WorkOutcome.Lost(outcome.Node, new WorkerCrashedException(
+                $"{outcome.CrashMessage} Job {item.Id} crashed its worker on {times} (1 attempt + {item.Settings.Retries} retries allowed).",
+                outcome.Node,
+                (outcome.LocalError as WorkerCrashedException)?.ExitCode));
+        }
+
+        item.State = WorkState.Done;
+        return true;
+    }
+
+    /// <summary>A job came back unstarted: cancelled, answered "revoked" to whoever asked, or queued again. True when it ended.</summary>
+    private bool ReturnOrRequeue(WorkItem item, string node, out WorkOutcome final)
+    {
+        final = default;
+        if (item.CancelRequested)
+        {
+            item.State = WorkState.Done;
+            final = WorkOutcome.Cancelled(node, item.Id);
+            return true;
+        }
+
+        if (item.ReturnWhenRevoked)
+        {
+            item.State = WorkState.Done;
+            final = new WorkOutcome(OutcomeKind.Revoked, node);
+            return true;
+        }
+
+        item.State = WorkState.Queued;
+        _queue.AddFirst(item);
+        return false;
+    }
+
+    private static void RevokeLocked(WorkItem item)
+    {
+        if (item.Revoking || item.Executor is not { } executor)
+        {
+            return;
+        }
+
+        item.Revoking = true;
+        executor.Revoking++;
+        executor.Send(new Messages.JobSignal(MessageType.RevokeJob, item.Id));
+    }
+
+    /// <summary>
+    /// Hands queued jobs out, in queue order: to a free slot if there is one (local workers before nodes, then the
+    /// node with the most free capacity), else ahead to the least loaded executor that may hold one more. Stops at the
+    /// first job no executor can take, so order is kept; then, if the queue is empty and a slot is free, takes back
+    /// jobs held ahead elsewhere.
     /// </summary>
     private void DispatchLocked()
     {
-        while (_queue.Count > 0)
+        while (_queue.TryPeek(out WorkItem item))
         {
-            WorkItem item = _queue.PeekFirst();
             JobExecutor? best = null;
-            (int Busy, int Priority, int Taken) bestRank = (int.MaxValue, int.MaxValue, int.MaxValue);
+            (int Busy, int Priority, long Load) bestRank = (int.MaxValue, int.MaxValue, long.MaxValue);
             foreach (JobExecutor executor in _executors)
             {
-                if (!executor.Accepting || !executor.CanTake(item))
+                int held = executor.InFlight.Count - executor.Revoking;
+                if (!executor.Accepting || executor.InFlight.Count >= executor.MaxHeld(item))
                 {
                     continue;
                 }
 
-                // A free slot first; then local before remote; then the least loaded relative to its capacity.
-                int inFlight = executor.InFlight.Count;
-                (int, int, int) rank = (inFlight < executor.Capacity ? 0 : 1, executor.Priority, (int)(1000L * inFlight / Math.Max(1, executor.Capacity)));
+                (int, int, long) rank = (held < executor.Capacity ? 0 : 1, executor.Priority, 1000L * held / Math.Max(1, executor.Capacity));
                 if (rank.CompareTo(bestRank) < 0)
                 {
                     best = executor;
@@ -267,20 +484,89 @@ internal sealed class Scheduler
             }
 
             _queue.RemoveFirst();
-            item.SendSequence = ++_sendSequence;
-            item.SentAsSlow = !item.Function.IsShort;
-            if (item.SentAsSlow)
+            SendLocked(best, item);
+        }
+
+        StealLocked();
+    }
+
+    private void SendLocked(JobExecutor executor, WorkItem item)
+    {
+        item.SendSequence = ++_sendSequence;
+        item.State = WorkState.Sent;
+        item.Executor = executor;
+        item.StartedAt = 0;
+
+        // Jobs not known to be short are acknowledged when they start, so a crash is blamed on the right one and a
+        // time limit can be watched from here too; short ones are not, to keep their overhead minimal.
+        item.AcknowledgeStart = !item.Function.IsShort || item.Settings.TimeoutMilliseconds > 0;
+        executor.InFlight.Add(item.Id, item);
+        if (executor.DefinedFunctions.Add(item.Function.Id))
+        {
+            executor.Send(item.Function);
+        }
+
+        executor.Send(item);
+    }
+
+    /// <summary>
+    /// With nothing queued and a slot free somewhere, asks for jobs held ahead on other executors, newest first (the
+    /// least likely to have started), one per free slot. The job comes back (JobRevoked) and goes to the free slot; if
+    /// it had already started, its executor ignores the request and it finishes there.
+    /// </summary>
+    private void StealLocked()
+    {
+        if (_queue.Count > 0)
+        {
+            return;
+        }
+
+        int idle = 0;
+        int asked = 0;
+        foreach (JobExecutor executor in _executors)
+        {
+            asked += executor.Revoking;
+            if (executor.Accepting && executor.InFlight.Count < executor.Capacity)
             {
-                best.SlowInFlight++;
+                idle += executor.Capacity - executor.InFlight.Count;
+            }
+        }
+
+        while (asked < idle)
+        {
+            JobExecutor? victim = null;
+            int most = 0;
+            foreach (JobExecutor executor in _executors)
+            {
+                int ahead = executor.InFlight.Count - executor.Revoking - executor.Capacity;
+                if (ahead > most)
+                {
+                    victim = executor;
+                    most = ahead;
+                }
             }
 
-            best.InFlight.Add(item.Id, item);
-            if (best.DefinedFunctions.Add(item.Function.Id))
+            if (victim is null)
             {
-                best.Send(item.Function);
+                return;
             }
 
-            best.Send(item);
+            WorkItem? newest = null;
+            foreach (WorkItem item in victim.InFlight.Values)
+            {
+                if (item.State == WorkState.Sent && !item.Revoking && (newest is null || item.SendSequence > newest.SendSequence))
+                {
+                    newest = item;
+                }
+            }
+
+            if (newest is null)
+            {
+                return;
+            }
+
+            RevokeLocked(newest);
+            asked++;
         }
     }
 }

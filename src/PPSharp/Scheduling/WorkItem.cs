@@ -1,42 +1,60 @@
 using System.Buffers;
-using MessagePack;
 using PPSharp.Protocol;
 
 namespace PPSharp.Scheduling;
 
 /// <summary>
 /// One job as the scheduler sees it: which function, and the already-serialized captured values and arguments.
-/// The scheduler never looks inside; the same item can go to a local worker or (later) a remote node unchanged.
+/// The scheduler never looks inside; the same item can go to a local worker or a remote node unchanged.
 /// </summary>
-internal abstract class WorkItem(long id, FunctionDefinition function, ReadOnlyMemory<byte> body) : IOutgoingFrame
+/// <remarks>The scheduling state below belongs to the <see cref="Scheduler"/> and is only touched under its lock.</remarks>
+internal abstract class WorkItem(long id, FunctionDefinition function, ReadOnlyMemory<byte> body, WorkSettings settings) : IOutgoingFrame
 {
     public long Id { get; } = id;
 
     public FunctionDefinition Function { get; } = function;
 
-    /// <summary>MessagePack values: the function's target (closure or object), then each argument.</summary>
+    /// <summary>MessagePack values: the function's target (closure or object), then each argument (or each item's).</summary>
     public ReadOnlyMemory<byte> Body { get; } = body;
+
+    public WorkSettings Settings { get; } = settings;
+
+    /// <summary>Where it is now: queued, sent to an executor, running there, or finished.</summary>
+    internal WorkState State { get; set; } = WorkState.Queued;
+
+    /// <summary>The executor holding it while <see cref="State"/> is Sent or Running.</summary>
+    internal JobExecutor? Executor { get; set; }
 
     /// <summary>Order in which the item was handed to its current executor; the oldest is the one running.</summary>
     internal long SendSequence { get; set; }
 
-    /// <summary>Whether it counted as slow (see <see cref="JobExecutor.SlowInFlight"/>) when it was sent.</summary>
-    internal bool SentAsSlow { get; set; }
+    /// <summary>Whether its RunJob asked the worker to acknowledge the start.</summary>
+    internal bool AcknowledgeStart { get; set; }
+
+    /// <summary>A RevokeJob is on its way to its executor: it may come back to run elsewhere.</summary>
+    internal bool Revoking { get; set; }
+
+    /// <summary>Whoever submitted it asked for it back (a node's client took it back): answer "revoked", do not requeue.</summary>
+    internal bool ReturnWhenRevoked { get; set; }
+
+    /// <summary>Cancelled while in flight: whatever its executor reports next, the job ends as cancelled.</summary>
+    internal bool CancelRequested { get; set; }
+
+    /// <summary>Times its worker crashed while running it (each one is an attempt).</summary>
+    internal int Crashes { get; set; }
+
+    /// <summary>Times it was in flight on a node that was lost.</summary>
+    internal int NodeLosses { get; set; }
+
+    /// <summary>When its executor said it started (Stopwatch ticks), or 0.</summary>
+    internal long StartedAt { get; set; }
 
     public MessageType Type => MessageType.RunJob;
 
-    /// <summary>
-    /// RunJob payload: job id (uint64), function id (int32), whether to acknowledge the start (bool), then the body.
-    /// Jobs of functions not known to be short ask for the acknowledgement, so that if the worker dies the client knows
-    /// whether this job was running (it fails) or had not started (it goes back to the queue).
-    /// </summary>
+    /// <summary>A RunJob frame: the header (<see cref="Messages.RunJob"/>), then the body as it is.</summary>
     public void WritePayload(IBufferWriter<byte> writer)
     {
-        var header = new MessagePackWriter(writer);
-        header.Write((ulong)Id);
-        header.Write(Function.Id);
-        header.Write(SentAsSlow);
-        header.Flush();
+        new Messages.RunJob(Id, Function.Id, AcknowledgeStart ? Messages.RunFlags.AcknowledgeStart : Messages.RunFlags.None, Settings.TimeoutMilliseconds, Settings.ChunkSize).Write(writer);
         writer.Write(Body.Span);
     }
 
@@ -45,4 +63,31 @@ internal abstract class WorkItem(long id, FunctionDefinition function, ReadOnlyM
     /// the outcome (a channel's read loop, or the thread that disposed the server).
     /// </summary>
     public abstract void Complete(in WorkOutcome outcome);
+
+    /// <summary>Its executor said it started; called outside the scheduler's lock.</summary>
+    public virtual void OnStarted()
+    {
+    }
+}
+
+/// <summary>Where a job is in its life.</summary>
+internal enum WorkState
+{
+    Queued,
+    Sent,
+    Running,
+    Done,
+}
+
+/// <summary>A job's own settings, fixed at submission.</summary>
+/// <param name="Priority">Higher leaves the queue first; first-in first-out among equals.</param>
+/// <param name="TimeoutMilliseconds">Time limit from the job's start, 0 for none; enforced where it runs.</param>
+/// <param name="Retries">Extra attempts after its worker crashed running it.</param>
+/// <param name="ChunkSize">0 for one call; else the number of items in a map chunk.</param>
+internal readonly record struct WorkSettings(int Priority = 0, long TimeoutMilliseconds = 0, int Retries = 0, int ChunkSize = 0)
+{
+    public static readonly WorkSettings Default;
+
+    /// <summary>Jobs lost with their node are rescheduled at least this many times (they may never have started there).</summary>
+    public const int MinNodeLossRetries = 3;
 }

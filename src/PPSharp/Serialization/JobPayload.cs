@@ -1,5 +1,6 @@
 using System.Buffers;
 using MessagePack;
+using MessagePack.Formatters;
 
 namespace PPSharp.Serialization;
 
@@ -54,6 +55,42 @@ internal static class JobPayload
                 t_buffer = null; // Do not keep a huge argument's buffer alive on this thread.
             }
         }
+    }
+
+    /// <summary>
+    /// Serializes the body of a map chunk: the function's target once, then each item as the single argument of its
+    /// call. An item that cannot be sent is named by its index in the map.
+    /// </summary>
+    /// <exception cref="ArgumentException">The target or an item cannot be sent; the message names it.</exception>
+    public static byte[] WriteChunkBody<T>(FunctionInfo function, object? target, IReadOnlyList<T> items, int firstIndex)
+    {
+        var buffer = new ArrayBufferWriter<byte>(256);
+        var writer = new MessagePackWriter(buffer);
+        MessagePackSerializerOptions options = JobSerializerOptions.Local;
+        try
+        {
+            function.WriteTarget(ref writer, target, options);
+        }
+        catch (Exception ex) when (IsSerializationFailure(ex))
+        {
+            throw Refuse(ex, "function", "the function's captured variables or target");
+        }
+
+        IMessagePackFormatter<T> formatter = options.Resolver.GetFormatterWithVerify<T>();
+        for (int i = 0; i < items.Count; i++)
+        {
+            try
+            {
+                formatter.Serialize(ref writer, items[i], options);
+            }
+            catch (Exception ex) when (IsSerializationFailure(ex))
+            {
+                throw Refuse(ex, "items", $"item {firstIndex + i} ({Display.TypeName(typeof(T))})");
+            }
+        }
+
+        writer.Flush();
+        return buffer.WrittenSpan.ToArray();
     }
 
     /// <summary>Writes one argument, naming it if it fails.</summary>

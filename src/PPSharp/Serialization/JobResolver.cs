@@ -36,6 +36,11 @@ internal sealed class JobResolver : IFormatterResolver
         private static IMessagePackFormatter<T> Create()
         {
             Type type = typeof(T);
+            if (type == typeof(CancellationToken))
+            {
+                return (IMessagePackFormatter<T>)(object)JobTokenFormatter.Instance; // the job's own token where it runs
+            }
+
             if (TransferPolicy.IsRefused(type, out string? reason))
             {
                 return new RefusingFormatter<T>(reason);

@@ -36,6 +36,7 @@ internal sealed class LocalWorker : JobExecutor
     private volatile bool _retiring;
     private volatile bool _stopping;
     private long _startedJob = -1;
+    private int _completedJobs;
 
     public LocalWorker(LocalWorkerPool pool, Scheduler scheduler, string socketPath, ILogger logger)
     {
@@ -49,8 +50,9 @@ internal sealed class LocalWorker : JobExecutor
 
     public override int Capacity => 1;
 
-    /// <summary>Restart mode runs one job per process, so nothing is sent ahead.</summary>
-    internal override bool CanTake(WorkItem item) => _pool.Restart ? InFlight.Count == 0 : base.CanTake(item);
+    /// <summary>A worker restarted after N jobs is never sent more than it will run (none ahead in restart mode).</summary>
+    internal override int MaxHeld(WorkItem item) =>
+        _pool.MaxJobsPerWorker > 0 ? Math.Min(base.MaxHeld(item), _pool.MaxJobsPerWorker - _completedJobs) : base.MaxHeld(item);
 
     public int ProcessId { get; private set; }
 
@@ -76,6 +78,13 @@ internal sealed class LocalWorker : JobExecutor
             Kill();
             _pool.OnWorkerEnded(this, started: false, failure);
             return;
+        }
+
+        if (_pool.Initializer is { } initializer)
+        {
+            // Before it joins: first on its channel, so it runs before any job.
+            _connection!.Send(initializer.Function);
+            _connection.Send(initializer);
         }
 
         if (_pool.TryJoin(this))
@@ -112,6 +121,7 @@ internal sealed class LocalWorker : JobExecutor
         info.Environment[WorkerEnvironment.Endpoint] = _socketPath;
         info.Environment[WorkerEnvironment.Token] = _token;
         info.Environment[WorkerEnvironment.MaxFrame] = _pool.MaxFrameSize.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        info.Environment[WorkerEnvironment.GraceMilliseconds] = ((long)_scheduler.CancelGracePeriod.TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
 
         Process process = Process.Start(info) ?? throw new InvalidOperationException("The worker process did not start.");
         _process = process;
@@ -193,11 +203,26 @@ internal sealed class LocalWorker : JobExecutor
                 _hello.TrySetResult();
                 break;
             case MessageType.JobStarted:
-                Interlocked.Exchange(ref _startedJob, Messages.JobStarted.Read(payload));
+                long started = Messages.JobSignal.Read(payload);
+                Interlocked.Exchange(ref _startedJob, started);
+                _scheduler.Started(this, started);
+                break;
+            case MessageType.JobRevoked:
+                _scheduler.Revoked(this, Messages.JobSignal.Read(payload));
                 break;
             case MessageType.JobSucceeded:
             case MessageType.JobFailed:
                 (long id, WorkOutcome outcome) = Messages.ReadResult(type, payload, Node);
+                if (id == InitializerItem.JobId)
+                {
+                    if (outcome.Kind != OutcomeKind.Succeeded)
+                    {
+                        Log.WorkerInitializerFailed(_logger, ProcessId, $"{outcome.ErrorType}: {outcome.ErrorMessage}");
+                    }
+
+                    break;
+                }
+
                 // A result for a job no longer in flight here (the server was destroyed meanwhile) is dropped.
                 _scheduler.Complete(this, id, outcome);
 
@@ -229,16 +254,29 @@ internal sealed class LocalWorker : JobExecutor
             return;
         }
 
-        string description = DescribeExit(process.ExitCode);
+        int code = process.ExitCode;
+        string description = DescribeExit(code);
         Log.WorkerCrashed(_logger, ProcessId, description);
         string tail = StderrTail();
         long started = Interlocked.Read(ref _startedJob);
         _scheduler.RemoveExecutor(this, held =>
         {
             // The job it acknowledged starting; or, for short jobs that are not acknowledged, the oldest one sent.
-            WorkItem? running = held.FirstOrDefault(i => i.Id == started) ?? (held.Count > 0 && !held[0].SentAsSlow ? held[0] : null);
-            return running is null ? null : (running, new WorkerCrashedException(
-                $"The worker process {ProcessId} running job {running.Id} {description}.{tail}", Node, process.ExitCode));
+            WorkItem? running = held.FirstOrDefault(i => i.Id == started) ?? (held.Count > 0 && !held[0].AcknowledgeStart ? held[0] : null);
+            if (running is null)
+            {
+                return null;
+            }
+
+            Exception error = code switch
+            {
+                // The worker ended itself: the job ran past its limit, or was cancelled, and did not stop in time.
+                WorkerHost.TimedOutExitCode when running.Settings.TimeoutMilliseconds > 0 =>
+                    new JobTimeoutException(running.Id, TimeSpan.FromMilliseconds(running.Settings.TimeoutMilliseconds), Node),
+                WorkerHost.CancelledExitCode => new JobCancelledException($"Job {running.Id} was cancelled; it did not stop within the grace period, so its worker process was replaced."),
+                _ => new WorkerCrashedException($"The worker process {ProcessId} running job {running.Id} {description}.{tail}", Node, code),
+            };
+            return (running, error);
         });
     }
 
@@ -266,10 +304,10 @@ internal sealed class LocalWorker : JobExecutor
 
     internal override void Send(IOutgoingFrame frame) => _connection!.Send(frame);
 
-    /// <summary>Restart mode: one job per process, so retire after each one (the pool starts a fresh one at once).</summary>
+    /// <summary>After its N jobs (one in restart mode), retire it: the pool starts a fresh one at once.</summary>
     internal override void OnJobCompleted()
     {
-        if (_pool.Restart && Accepting)
+        if (_pool.MaxJobsPerWorker > 0 && ++_completedJobs >= _pool.MaxJobsPerWorker && Accepting)
         {
             Accepting = false;
             _pool.ReplaceLater(this);

@@ -25,10 +25,11 @@ internal sealed class LocalWorkerPool : IAsyncDisposable
     private string? _lastFailure;
     private bool _disposed;
 
-    public LocalWorkerPool(Scheduler scheduler, bool restart, int maxFrameSize, ILogger logger)
+    // maxJobsPerWorker: jobs each worker runs before it is replaced; 0 never (1 is ppft's restart mode).
+    public LocalWorkerPool(Scheduler scheduler, int maxJobsPerWorker, int maxFrameSize, ILogger logger)
     {
         _scheduler = scheduler;
-        Restart = restart;
+        MaxJobsPerWorker = maxJobsPerWorker;
         MaxFrameSize = maxFrameSize;
         _logger = logger;
         _directory = CreatePrivateDirectory();
@@ -38,7 +39,11 @@ internal sealed class LocalWorkerPool : IAsyncDisposable
 
     public WorkerCommand Command { get; }
 
-    public bool Restart { get; }
+    /// <summary>Run in each new worker before its first job (<see cref="JobServerOptions.WorkerInitializer"/>), or null.</summary>
+    public InitializerItem? Initializer { get; set; }
+
+    /// <summary>Jobs each worker runs before it is replaced by a fresh process; 0 never.</summary>
+    public int MaxJobsPerWorker { get; }
 
     public int MaxFrameSize { get; }
 
@@ -126,7 +131,7 @@ internal sealed class LocalWorkerPool : IAsyncDisposable
         }
     }
 
-    /// <summary>Restart mode: <paramref name="worker"/> has run its job; start its successor now, off the scheduler's lock.</summary>
+    /// <summary><paramref name="worker"/> has run its jobs; start its successor now, off the scheduler's lock.</summary>
     public void ReplaceLater(LocalWorker worker) => ThreadPool.QueueUserWorkItem(
         static state =>
         {

@@ -12,5 +12,8 @@ internal static class WorkerEnvironment
     /// <summary>Largest frame the worker accepts.</summary>
     public const string MaxFrame = "PPSHARP_WORKER_MAX_FRAME";
 
+    /// <summary>How long a job past its time limit may take to stop by itself before the worker ends, in ms.</summary>
+    public const string GraceMilliseconds = "PPSHARP_WORKER_GRACE_MS";
+
     public const string StartupHooks = "DOTNET_STARTUP_HOOKS";
 }

@@ -2,8 +2,6 @@ using System.Buffers;
 using System.Diagnostics;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
-using System.Threading.Channels;
-using MessagePack;
 using PPSharp.Execution;
 using PPSharp.Protocol;
 using PPSharp.Serialization;
@@ -12,13 +10,23 @@ namespace PPSharp.Workers;
 
 /// <summary>
 /// The worker side of a local worker channel: connects back to the job server, then runs the jobs it receives one at a
-/// time, in order, on the main thread, while the read loop keeps receiving (read-ahead) and the write loop sends
-/// results. Exits as soon as the job server's end of the channel closes without a Shutdown (the server's process has
-/// died, even by kill -9), so no worker outlives its server.
+/// time, in order, on the main thread, while the read loop keeps receiving jobs ahead. Exits as soon as the job
+/// server's end of the channel closes without a Shutdown (the server's process has died, even by kill -9), so no worker
+/// outlives its server.
 /// </summary>
+/// <remarks>
+/// The job thread writes its own answers to the socket (<see cref="WorkerChannelWriter"/>), with no hand-off to another
+/// thread: it goes from one job to the next without waiting for anything. Jobs held ahead can be taken back
+/// (RevokeJob) or cancelled until the moment the job thread takes them, decided under one lock
+/// (<see cref="PendingJobs"/>), so a job the server took back never runs here.
+/// </remarks>
 internal static class WorkerHost
 {
-    private sealed record IncomingJob(long Id, int FunctionId, bool AcknowledgeStart, byte[] Body);
+    /// <summary>Exit code of a worker that ended itself because its job ran past its time limit and did not stop.</summary>
+    public const int TimedOutExitCode = 97;
+
+    /// <summary>Exit code of a worker that ended itself because its cancelled job did not stop within the grace period.</summary>
+    public const int CancelledExitCode = 96;
 
     public static void Run(string endpoint, string token)
     {
@@ -28,6 +36,8 @@ internal static class WorkerHost
         Environment.SetEnvironmentVariable(WorkerEnvironment.StartupHooks, null);
         int maxFrame = int.TryParse(Environment.GetEnvironmentVariable(WorkerEnvironment.MaxFrame), out int m) ? m : int.MaxValue;
         Environment.SetEnvironmentVariable(WorkerEnvironment.MaxFrame, null);
+        var grace = TimeSpan.FromMilliseconds(long.TryParse(Environment.GetEnvironmentVariable(WorkerEnvironment.GraceMilliseconds), out long g) ? g : 2000);
+        Environment.SetEnvironmentVariable(WorkerEnvironment.GraceMilliseconds, null);
 
         // Ctrl-C in a terminal signals the whole process group: the job server decides when its workers stop (and they
         // stop by themselves when it exits), so a worker must not die first and fail the job it is running.
@@ -43,11 +53,11 @@ internal static class WorkerHost
             Environment.Exit(3); // The server is already gone.
         }
 
-        // Synchronous continuations: the read loop wakes the blocked job thread directly, without a thread-pool hop.
-        var jobs = Channel.CreateUnbounded<IncomingJob>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true, AllowSynchronousContinuations = true });
+        var channel = new WorkerChannelWriter(socket, maxFrame);
+        var jobs = new PendingJobs();
         var functions = new FunctionTable();
         bool shuttingDown = false;
-        var connection = new FrameConnection(new NetworkStream(socket, ownsSocket: true), maxFrame, (type, payload) =>
+        var connection = new FrameConnection(new NetworkStream(socket, ownsSocket: false), maxFrame, (type, payload) =>
         {
             switch (type)
             {
@@ -55,15 +65,32 @@ internal static class WorkerHost
                     functions.Define(payload);
                     break;
                 case MessageType.RunJob:
-                    var reader = new MessagePackReader(payload);
-                    long id = (long)reader.ReadUInt64();
-                    int functionId = reader.ReadInt32();
-                    bool acknowledge = reader.ReadBoolean();
-                    jobs.Writer.TryWrite(new IncomingJob(id, functionId, acknowledge, payload.Slice(reader.Position).ToArray()));
+                    Messages.RunJob header = Messages.RunJob.Read(payload, out ReadOnlySequence<byte> body);
+                    jobs.Add(new IncomingJob(header, body.ToArray()));
+                    break;
+                case MessageType.RevokeJob:
+                    long revoked = Messages.JobSignal.Read(payload);
+                    if (jobs.TryRemove(revoked))
+                    {
+                        channel.SendNow(new Messages.JobSignal(MessageType.JobRevoked, revoked));
+                    }
+
+                    break;
+                case MessageType.CancelJob:
+                    Messages.CancelJob cancel = Messages.CancelJob.Read(payload);
+                    if (jobs.TryRemove(cancel.JobId))
+                    {
+                        channel.SendNow(new Messages.JobSignal(MessageType.JobRevoked, cancel.JobId));
+                    }
+                    else
+                    {
+                        jobs.CancelRunning(cancel.JobId, TimeSpan.FromMilliseconds(cancel.GraceMilliseconds), channel);
+                    }
+
                     break;
                 case MessageType.Shutdown:
-                    shuttingDown = true;
-                    jobs.Writer.TryComplete();
+                    Volatile.Write(ref shuttingDown, true);
+                    jobs.Complete();
                     break;
                 default:
                     throw new ProtocolException($"A worker does not accept {type} frames.");
@@ -79,28 +106,40 @@ internal static class WorkerHost
             },
             TaskScheduler.Default);
         connection.Start();
-        connection.Send(new Messages.Hello(Messages.ProtocolVersion, token, Environment.ProcessId, Messages.BuildId));
+        channel.SendNow(new Messages.Hello(Messages.ProtocolVersion, token, Environment.ProcessId, Messages.BuildId));
 
         var results = new ArrayBufferWriter<byte>(256);
-        ChannelReader<IncomingJob> queue = jobs.Reader;
-        while (queue.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
+        while (jobs.Take(channel) is { } job)
         {
-            while (queue.TryRead(out IncomingJob? job))
+            if ((job.Header.Flags & Messages.RunFlags.AcknowledgeStart) != 0)
             {
-                if (job.AcknowledgeStart)
-                {
-                    // Out on the wire before the job runs: if the job then kills this process, the server knows it was this one.
-                    connection.SendAndFlush(new Messages.JobStarted(job.Id));
-                }
-
-                connection.Send(Execute(job, functions, output, results));
+                // On the wire, after every earlier answer, before the job runs: if the job then kills this process,
+                // the server knows it was this one, and that the jobs before it had finished.
+                channel.Append(new Messages.JobSignal(MessageType.JobStarted, job.Header.JobId));
+                channel.Flush();
             }
+
+            job.StartWatch(grace, channel);
+            IOutgoingFrame answer = Execute(job, functions, output, results);
+            jobs.Finished(job);
+            if (!channel.Append(answer))
+            {
+                channel.Append(TooLarge(job, answer, maxFrame));
+            }
+
+            channel.FlushIfDue();
         }
 
-        connection.CompleteSending();
+        channel.Flush();
+        socket.Shutdown(SocketShutdown.Send);
         connection.Completion.Wait(TimeSpan.FromSeconds(30));
         Environment.Exit(0);
     }
+
+    private static Messages.JobFailed TooLarge(IncomingJob job, IOutgoingFrame answer, int maxFrame) =>
+        new(job.Header.JobId, 0, null, typeof(InvalidOperationException).FullName!,
+            $"The job's answer ({answer.Type}) is larger than the message size limit of {maxFrame} bytes (JobServerOptions.MaxMessageSize); the job ran, but its result cannot be sent back.",
+            null);
 
     private static IOutgoingFrame Execute(IncomingJob job, FunctionTable functions, OutputCapture output, ArrayBufferWriter<byte> results)
     {
@@ -108,9 +147,18 @@ internal static class WorkerHost
         output.Begin();
         long started = Stopwatch.GetTimestamp();
         Exception? error = null;
+        JobToken.Current = job.Token;
         try
         {
-            functions.Get(job.FunctionId).Run(new ReadOnlySequence<byte>(job.Body), results);
+            LoadedFunction function = functions.Get(job.Header.FunctionId);
+            if (job.Header.ChunkSize > 0)
+            {
+                function.RunChunk(new ReadOnlySequence<byte>(job.Body), job.Header.ChunkSize, results);
+            }
+            else
+            {
+                function.Run(new ReadOnlySequence<byte>(job.Body), results);
+            }
         }
         catch (JobCodeException ex)
         {
@@ -120,15 +168,372 @@ internal static class WorkerHost
         {
             error = ex;
         }
+        finally
+        {
+            JobToken.Current = default;
+        }
 
         long elapsed = Stopwatch.GetElapsedTime(started).Ticks;
         string? text = output.End();
+        if (job.TimedOut)
+        {
+            // Past its limit, whatever it returned: the caller asked for a result within the limit.
+            return new Messages.JobFailed(job.Header.JobId, elapsed, text, typeof(JobTimeoutException).FullName!,
+                new JobTimeoutException(job.Header.JobId, TimeSpan.FromMilliseconds(job.Header.TimeoutMilliseconds), null).Message, null);
+        }
+
         if (error is null)
         {
             ReadOnlyMemory<byte> value = results.WrittenMemory.ToArray();
-            return new Messages.JobSucceeded(job.Id, elapsed, text, value);
+            return new Messages.JobSucceeded(job.Header.JobId, elapsed, text, value);
         }
 
-        return new Messages.JobFailed(job.Id, elapsed, text, error.GetType().FullName ?? error.GetType().Name, error.Message, error.StackTrace ?? error.ToString());
+        return new Messages.JobFailed(job.Header.JobId, elapsed, text, ExceptionText.TypeName(error), ExceptionText.Message(error), ExceptionText.StackTrace(error) ?? ExceptionText.TypeName(error));
+    }
+
+    /// <summary>Ends this process at once, with no clean-up that a stuck job could block.</summary>
+    internal static void ExitNow(int code, WorkerChannelWriter channel)
+    {
+        channel.TryFlush(TimeSpan.FromSeconds(1)); // Answers of finished jobs go out first, so they are not run again.
+        if (!OperatingSystem.IsWindows())
+        {
+            NativeExit(code);
+        }
+
+        Environment.FailFast($"PPSharp worker ended with code {code}.");
+    }
+
+    [DllImport("libc", EntryPoint = "_exit")]
+    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+    private static extern void NativeExit(int code);
+}
+
+/// <summary>A job received and not yet answered, with what is needed to stop it.</summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA1001", Justification = "End disposes the timer; the token source is left to the collector, since a late Stop may still use it.")]
+internal sealed class IncomingJob(Messages.RunJob header, byte[] body)
+{
+    private readonly CancellationTokenSource _cancellation = new();
+    private Timer? _watch;
+    private int _ended;
+
+    public Messages.RunJob Header { get; } = header;
+
+    public byte[] Body { get; } = body;
+
+    /// <summary>Handed to a job function that declares a <see cref="CancellationToken"/> parameter.</summary>
+    public CancellationToken Token => _cancellation.Token;
+
+    /// <summary>True once the job passed its time limit.</summary>
+    public bool TimedOut { get; private set; }
+
+    /// <summary>Starts the time limit, if the job has one.</summary>
+    public void StartWatch(TimeSpan grace, WorkerChannelWriter channel)
+    {
+        if (Header.TimeoutMilliseconds > 0)
+        {
+            _watch = new Timer(_ => Stop(grace, WorkerHost.TimedOutExitCode, channel, timedOut: true), null, Header.TimeoutMilliseconds, Timeout.Infinite);
+        }
+    }
+
+    /// <summary>
+    /// Signals the job's token; if the job is still running after <paramref name="grace"/>, ends this process with
+    /// <paramref name="exitCode"/> (the server replaces it and reports the job as timed out or cancelled).
+    /// </summary>
+    public void Stop(TimeSpan grace, int exitCode, WorkerChannelWriter channel, bool timedOut)
+    {
+        if (Volatile.Read(ref _ended) != 0)
+        {
+            return;
+        }
+
+        TimedOut |= timedOut;
+        try
+        {
+            _cancellation.Cancel();
+        }
+        catch (AggregateException)
+        {
+            // A registration the job made threw; the job is being stopped anyway.
+        }
+
+        _ = Task.Delay(grace).ContinueWith(
+            _ =>
+            {
+                if (Volatile.Read(ref _ended) == 0)
+                {
+                    WorkerHost.ExitNow(exitCode, channel);
+                }
+            },
+            TaskScheduler.Default);
+    }
+
+    /// <summary>The job has returned: nothing may stop it any more.</summary>
+    public void End()
+    {
+        Volatile.Write(ref _ended, 1);
+        _watch?.Dispose();
+    }
+}
+
+/// <summary>
+/// The jobs held ahead, in order, and the one running. The read loop adds, takes back and cancels; the job thread takes
+/// the next one. Both under one lock, so a job is either taken back or run, never both.
+/// </summary>
+internal sealed class PendingJobs
+{
+    private readonly object _gate = new(); // a monitor: the job thread waits on it for the next job
+    private readonly LinkedList<IncomingJob> _queue = new();
+    private IncomingJob? _running;
+    private bool _completed;
+
+    public void Add(IncomingJob job)
+    {
+        lock (_gate)
+        {
+            _queue.AddLast(job);
+            Monitor.Pulse(_gate);
+        }
+    }
+
+    /// <summary>Takes back a job that has not started; false if it has (or is unknown).</summary>
+    public bool TryRemove(long jobId)
+    {
+        lock (_gate)
+        {
+            for (LinkedListNode<IncomingJob>? node = _queue.First; node is not null; node = node.Next)
+            {
+                if (node.Value.Header.JobId == jobId)
+                {
+                    _queue.Remove(node);
+                    return true;
+                }
+            }
+
+            return false;
+        }
+    }
+
+    public void CancelRunning(long jobId, TimeSpan grace, WorkerChannelWriter channel)
+    {
+        IncomingJob? running;
+        lock (_gate)
+        {
+            running = _running?.Header.JobId == jobId ? _running : null;
+        }
+
+        running?.Stop(grace, WorkerHost.CancelledExitCode, channel, timedOut: false);
+    }
+
+    /// <summary>No more jobs will come (Shutdown): <see cref="Take"/> returns null once the queue is empty.</summary>
+    public void Complete()
+    {
+        lock (_gate)
+        {
+            _completed = true;
+            Monitor.Pulse(_gate);
+        }
+    }
+
+    /// <summary>The next job, waiting if there is none; sends what is buffered before it waits. Null at the end.</summary>
+    public IncomingJob? Take(WorkerChannelWriter channel)
+    {
+        lock (_gate)
+        {
+            if (_queue.Count == 0 && !_completed)
+            {
+                // About to wait: every finished job's answer goes out first. Written under this lock, so a RevokeJob
+                // answer from the read loop waits briefly rather than being written between frames.
+                channel.Flush();
+                while (_queue.Count == 0 && !_completed)
+                {
+                    Monitor.Wait(_gate);
+                }
+            }
+
+            if (_queue.First is not { } first)
+            {
+                return null;
+            }
+
+            _queue.RemoveFirst();
+            _running = first.Value;
+            return first.Value;
+        }
+    }
+
+    public void Finished(IncomingJob job)
+    {
+        job.End();
+        lock (_gate)
+        {
+            _running = null;
+        }
+    }
+}
+
+/// <summary>
+/// Writes a worker's frames straight to its socket from the thread that has them, under a lock so frames never
+/// interleave. Answers of short jobs are gathered and written a few at a time; anything urgent is flushed at once.
+/// </summary>
+internal sealed class WorkerChannelWriter(Socket socket, int maxFrame)
+{
+    /// <summary>Answers gathered before a write: fewer system calls for tiny jobs, yet the server hears back often.</summary>
+    private const int MaxPendingFrames = 8;
+
+    private const int MaxPendingBytes = 64 * 1024;
+
+    private static readonly long MaxPendingTicks = Stopwatch.Frequency / 1000;
+
+    private readonly Lock _gate = new();
+    private readonly FrameBuffer _buffer = new();
+    private int _pendingFrames;
+    private long _firstPending;
+
+    /// <summary>Adds a frame to the buffer; false (and nothing added) if it is larger than the peer accepts.</summary>
+    public bool Append(IOutgoingFrame frame)
+    {
+        lock (_gate)
+        {
+            if (!_buffer.TryAppend(frame, maxFrame))
+            {
+                return false;
+            }
+
+            if (_pendingFrames++ == 0)
+            {
+                _firstPending = Stopwatch.GetTimestamp();
+            }
+
+            return true;
+        }
+    }
+
+    /// <summary>Writes a frame now, with whatever is buffered before it.</summary>
+    public void SendNow(IOutgoingFrame frame)
+    {
+        lock (_gate)
+        {
+            Append(frame);
+            Flush();
+        }
+    }
+
+    /// <summary>Writes the buffer out if enough has gathered, or it has waited long enough.</summary>
+    public void FlushIfDue()
+    {
+        lock (_gate)
+        {
+            if (_pendingFrames >= MaxPendingFrames || _buffer.Length >= MaxPendingBytes || Stopwatch.GetTimestamp() - _firstPending >= MaxPendingTicks)
+            {
+                Flush();
+            }
+        }
+    }
+
+    public void Flush()
+    {
+        lock (_gate)
+        {
+            if (_buffer.Length == 0)
+            {
+                return;
+            }
+
+            try
+            {
+                ReadOnlySpan<byte> data = _buffer.Written;
+                while (!data.IsEmpty)
+                {
+                    data = data[socket.Send(data)..];
+                }
+            }
+            catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+            {
+                // The server is gone; the read loop sees it too and this process exits.
+            }
+
+            _buffer.Length = 0;
+            _pendingFrames = 0;
+            _buffer.TrimIfLarge();
+        }
+    }
+
+    /// <summary>Flushes unless another thread holds the writer for longer than <paramref name="timeout"/> (a blocked socket).</summary>
+    public void TryFlush(TimeSpan timeout)
+    {
+        if (_gate.TryEnter(timeout))
+        {
+            try
+            {
+                Flush();
+            }
+            finally
+            {
+                _gate.Exit();
+            }
+        }
+    }
+}
+
+/// <summary>A growable byte buffer that can be cut back to an earlier length (to drop a frame that was too large).</summary>
+internal sealed class FrameBuffer : IBufferWriter<byte>
+{
+    private const int KeepCapacity = 1 << 20;
+
+    private byte[] _bytes = new byte[4096];
+
+    public int Length { get; set; }
+
+    /// <summary>Appends one whole frame; false, with nothing appended, if its payload exceeds <paramref name="maxPayload"/>.</summary>
+    public bool TryAppend(IOutgoingFrame frame, int maxPayload)
+    {
+        int mark = Length;
+        Ensure(FrameCodec.HeaderSize);
+        Length += FrameCodec.HeaderSize;
+        frame.WritePayload(this);
+        long payload = Length - mark - FrameCodec.HeaderSize;
+        if (payload > maxPayload)
+        {
+            Length = mark;
+            return false;
+        }
+
+        // The header is filled in last, by index: the array may have been replaced while the payload was written.
+        FrameCodec.WriteHeader(_bytes.AsSpan(mark, FrameCodec.HeaderSize), frame.Type, (int)payload);
+        return true;
+    }
+
+    public ReadOnlySpan<byte> Written => _bytes.AsSpan(0, Length);
+
+    public void Advance(int count) => Length += count;
+
+    public Memory<byte> GetMemory(int sizeHint = 0)
+    {
+        Ensure(sizeHint);
+        return _bytes.AsMemory(Length);
+    }
+
+    public Span<byte> GetSpan(int sizeHint = 0)
+    {
+        Ensure(sizeHint);
+        return _bytes.AsSpan(Length);
+    }
+
+    /// <summary>Lets a huge result's buffer go once it is sent.</summary>
+    public void TrimIfLarge()
+    {
+        if (Length == 0 && _bytes.Length > KeepCapacity)
+        {
+            _bytes = new byte[4096];
+        }
+    }
+
+    private void Ensure(int sizeHint)
+    {
+        int needed = Length + Math.Max(sizeHint, 256);
+        if (needed > _bytes.Length)
+        {
+            Array.Resize(ref _bytes, (int)Math.Min(Array.MaxLength, Math.Max(needed, 2L * _bytes.Length)));
+        }
     }
 }

@@ -31,4 +31,19 @@ public static class Bounds
     /// <summary>Runs code that must throw synchronously (bounded, so a hang fails instead of blocking the suite).</summary>
     public static async Task<Exception?> RecordWithin(Action action, TimeSpan? bound = null) =>
         await Task.Run(() => Record.Exception(action)).WaitAsync(bound ?? Hang);
+
+    /// <summary>Waits until <paramref name="condition"/> holds, for something the library reports in the background; fails on a hang.</summary>
+    public static async Task Until(Func<bool> condition, TimeSpan? bound = null)
+    {
+        var watch = Stopwatch.StartNew();
+        while (!condition())
+        {
+            if (watch.Elapsed > (bound ?? Hang))
+            {
+                throw new TimeoutException($"The condition did not hold within {bound ?? Hang}.");
+            }
+
+            await Task.Delay(10);
+        }
+    }
 }

@@ -46,6 +46,14 @@ public sealed class JobGate : IDisposable
         return Environment.ProcessId;
     }
 
+    /// <summary>Job code (runs in the worker): reports the worker's pid to the gate and goes on at once.</summary>
+    public static void Arrive(int port)
+    {
+        using var client = new TcpClient();
+        client.Connect(IPAddress.Loopback, port);
+        client.GetStream().Write(BitConverter.GetBytes(Environment.ProcessId));
+    }
+
     /// <summary>Waits (bounded) until one more job has arrived at the gate; returns its worker's pid.</summary>
     public async Task<int> NextArrivalAsync(TimeSpan? bound = null) =>
         await arrivals.Reader.ReadAsync().AsTask().WaitAsync(bound ?? Bounds.Hang);

@@ -1,0 +1,112 @@
+namespace PPSharp.Tests.Remote;
+
+/// <summary>
+/// Job control through a real <c>ppserver</c>: a time limit ends an endless job on the node and the node keeps serving;
+/// a cancelled job stops on the node; a client that goes away leaves no job running there; a map runs on the node;
+/// a job held ahead on the node is taken back by a local worker that frees up.
+/// </summary>
+public sealed class RemoteJobControlTests : RemoteTestBase
+{
+    public static int Forever(int port)
+    {
+        JobGate.Arrive(port);
+        while (true)
+        {
+        }
+    }
+
+    public static int Pid() => Environment.ProcessId;
+
+    public static int WaitAtGate(int port) => JobGate.ArriveAndWait(port);
+
+    [Fact]
+    public async Task ATimeLimit_EndsAnEndlessJobOnANode_AndTheNodeKeepsServing()
+    {
+        using var gate = new JobGate();
+        using TestNode node = await StartNodeAsync(workers: 1);
+        using var server = new JobServer(0, ppservers: [node.Address], secret: Secret);
+        Job<int> endless = server.Submit(Forever, gate.Port, options: new JobOptions { Timeout = TimeSpan.FromMilliseconds(500) });
+        int nodeWorker = await gate.NextArrivalAsync();
+
+        TimeoutException error = await Assert.ThrowsAnyAsync<TimeoutException>(() => endless.Within());
+        Assert.Contains("500 ms", error.Message);
+        Job<int> next = server.Submit(Pid);
+        Assert.NotEqual(nodeWorker, await next.Within()); // the node replaced the worker it had to stop
+        Assert.Equal(node.Address, next.Node);
+    }
+
+    [Fact]
+    public async Task CancellingAJobRunningOnANode_StopsIt_AndTheNodeRunsTheNextJob()
+    {
+        using var gate = new JobGate();
+        using TestNode node = await StartNodeAsync(workers: 1);
+        using var server = new JobServer(0, ppservers: [node.Address], secret: Secret);
+        Job<int> endless = server.Submit(Forever, gate.Port);
+        int nodeWorker = await gate.NextArrivalAsync();
+
+        Assert.True(endless.Cancel());
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => endless.Within());
+        Assert.NotEqual(nodeWorker, await server.Submit(Pid).Within());
+    }
+
+    [Fact]
+    public async Task AClientThatGoesAway_LeavesNoJobRunningOnTheNode()
+    {
+        using var gate = new JobGate();
+        using TestNode node = await StartNodeAsync(workers: 1);
+        using (var first = new JobServer(0, ppservers: [node.Address], secret: Secret))
+        {
+            _ = first.Submit(Forever, gate.Port);
+            await gate.NextArrivalAsync();
+        }
+
+        // The node's only worker was running the departed client's endless job: another client still gets served.
+        using var second = new JobServer(0, ppservers: [node.Address], secret: Secret);
+        Assert.True(await second.Submit(Pid).Within() > 0);
+    }
+
+    [Fact]
+    public async Task AMap_RunsOnANode_InOrder()
+    {
+        using TestNode node = await StartNodeAsync(workers: 2);
+        using var server = new JobServer(0, ppservers: [node.Address], secret: Secret);
+        List<int> squares = await Bounds.RunWithin(() => server.Map(Functions.Square, Enumerable.Range(0, 200), chunkSize: 7).ToList());
+        Assert.Equal(Enumerable.Range(0, 200).Select(i => i * i), squares);
+    }
+
+    [Fact]
+    public async Task AJobHeldAheadOnABusyNode_IsTakenBack_ByALocalWorkerThatFreesUp()
+    {
+        using var nodeGate = new JobGate();
+        using var localGate = new JobGate();
+        using TestNode node = await StartNodeAsync(workers: 1, markWorkers: true);
+        using var server = new JobServer(1, ppservers: [node.Address], secret: Secret);
+        await node.WaitUntilActiveAsync(server);
+
+        // One job blocks the local worker, one the node's worker (whichever was ready first takes the first); then jobs
+        // are held ahead on both.
+        Job<int> one = server.Submit(WaitWhereItRuns, localGate.Port, nodeGate.Port);
+        Task<int> localArrival = localGate.NextArrivalAsync();
+        Task<int> nodeArrival = nodeGate.NextArrivalAsync();
+        bool firstIsLocal = await Task.WhenAny(localArrival, nodeArrival) == localArrival;
+        Job<int> two = server.Submit(WaitWhereItRuns, localGate.Port, nodeGate.Port);
+        await Task.WhenAll(localArrival, nodeArrival);
+        (Job<int> local, Job<int> remote) = firstIsLocal ? (one, two) : (two, one);
+        var ahead = Enumerable.Range(0, 3).Select(_ => server.Submit(Pid)).ToList();
+
+        // Free the local worker only: it runs everything held ahead, including what the node gives back.
+        localGate.Open();
+        await local.Within();
+        int[] pids = await ahead.AllWithin();
+        Assert.Single(pids.Distinct());
+        Assert.All(ahead, job => Assert.Equal("local", job.Node));
+        Assert.False(remote.IsCompleted);
+        nodeGate.Open();
+        await remote.Within();
+    }
+
+    /// <summary>Waits at the node's gate on the node, at the local gate elsewhere.</summary>
+    public static int WaitWhereItRuns(int localPort, int nodePort) =>
+        JobGate.ArriveAndWait(Environment.GetEnvironmentVariable(TestNode.OnNodeVariable) == "1" ? nodePort : localPort);
+}
