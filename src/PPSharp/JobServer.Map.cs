@@ -75,6 +75,26 @@ public sealed partial class JobServer
         ResultsAsync(Start<T, TResult>(function, items, chunkSize, progress, cancellationToken), ordered, cancellationToken);
 
     /// <summary>
+    /// <see cref="Map{T, TResult}(Func{T, TResult}, IEnumerable{T}, int, bool, CancellationToken)"/>, reporting its
+    /// progress to <paramref name="progress"/> (after each finished chunk) instead of drawing a bar: for programs with
+    /// their own display.
+    /// </summary>
+    /// <typeparam name="T">The item type.</typeparam>
+    /// <typeparam name="TResult">The function's result type.</typeparam>
+    /// <param name="function">The function to call once per item, in a worker process.</param>
+    /// <param name="items">The items.</param>
+    /// <param name="progress">Told how far the map has come.</param>
+    /// <param name="chunkSize">Items per job; 0 chooses.</param>
+    /// <param name="ordered">True (the default) for the items' order; false for the order they finish in.</param>
+    /// <param name="cancellationToken">Cancels the map.</param>
+    /// <returns>The results.</returns>
+    public IEnumerable<TResult> Map<T, TResult>(Func<T, TResult> function, IEnumerable<T> items, IProgress<MapProgress> progress, int chunkSize = 0, bool ordered = true, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(progress);
+        return Results(Start<T, TResult>(function, items, chunkSize, false, cancellationToken, progress), ordered);
+    }
+
+    /// <summary>
     /// The blocking map (pathos' and multiprocessing's <c>map</c>): waits for every item and returns the results in
     /// order. The first failed item (by index) throws, after the map has ended.
     /// </summary>
@@ -164,10 +184,10 @@ public sealed partial class JobServer
         return finished.Reader;
     }
 
-    private MapRun<T, TResult> Start<T, TResult>(object function, IEnumerable<T> items, int chunkSize, bool progress, CancellationToken cancellationToken)
+    private MapRun<T, TResult> Start<T, TResult>(object function, IEnumerable<T> items, int chunkSize, bool progress, CancellationToken cancellationToken, IProgress<MapProgress>? reporter = null)
     {
         ThrowIfDestroyed();
-        return new MapRun<T, TResult>(this, function, items, chunkSize, progress, cancellationToken);
+        return new MapRun<T, TResult>(this, function, items, chunkSize, progress, reporter, cancellationToken);
     }
 
     private static IEnumerable<TResult> Results<T, TResult>(MapRun<T, TResult> run, bool ordered)

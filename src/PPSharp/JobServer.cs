@@ -42,6 +42,7 @@ public sealed partial class JobServer : IDisposable, IAsyncDisposable
     private readonly bool _loggingConfigured;
     private readonly long _created = Stopwatch.GetTimestamp();
     private readonly TimeSpan? _defaultTimeout;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<long, Job> _unfinished = new();
     private long _nextJobId;
     private int _destroyed;
 
@@ -76,6 +77,7 @@ public sealed partial class JobServer : IDisposable, IAsyncDisposable
         TimeSpan socketTimeout = options.SocketTimeout ?? JobServerOptions.DefaultSocketTimeout;
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(socketTimeout, TimeSpan.Zero, nameof(options.SocketTimeout));
         ArgumentOutOfRangeException.ThrowIfNegative(options.MaxJobsPerWorker, nameof(options.MaxJobsPerWorker));
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.HeartbeatTimeout, TimeSpan.FromMilliseconds(100), nameof(options.HeartbeatTimeout));
         ArgumentOutOfRangeException.ThrowIfLessThan(options.CancelGracePeriod, TimeSpan.Zero, nameof(options.CancelGracePeriod));
         if (options.DefaultJobTimeout is { } limit)
         {
@@ -95,7 +97,10 @@ public sealed partial class JobServer : IDisposable, IAsyncDisposable
         _loggingConfigured = options.LoggerFactory is not null;
         _logger = (options.LoggerFactory ?? NullLoggerFactory.Instance).CreateLogger("PPSharp.JobServer");
         _scheduler = new Scheduler(_statistics, options.CancelGracePeriod);
-        _pool = new LocalWorkerPool(_scheduler, options.Restart ? 1 : options.MaxJobsPerWorker, options.MaxMessageSize, _logger);
+        _pool = new LocalWorkerPool(_scheduler, options.Restart ? 1 : options.MaxJobsPerWorker, options.MaxMessageSize, _logger)
+        {
+            HeartbeatTimeout = options.HeartbeatTimeout,
+        };
         if (options.WorkerInitializer is { } initializer)
         {
             (FunctionInfo info, object? target) = (_catalog.Get(initializer), initializer.Target);
@@ -104,7 +109,7 @@ public sealed partial class JobServer : IDisposable, IAsyncDisposable
 
         _pool.Target = ncpus;
         _secret = options.Secret;
-        _socketTimeout = socketTimeout;
+        _socketTimeout = socketTimeout < options.HeartbeatTimeout ? socketTimeout : options.HeartbeatTimeout;
         _maxMessageSize = options.MaxMessageSize;
         foreach ((string host, int port) in nodes)
         {
@@ -258,16 +263,27 @@ public sealed partial class JobServer : IDisposable, IAsyncDisposable
     internal TJob Enqueue<TJob>(TJob job, FunctionInfo info, byte[] body, WorkSettings settings, CancellationToken cancellation)
         where TJob : Job
     {
+        // Refused here, where only this job fails: sent, it would break the channel's limit and close it.
+        const int HeaderRoom = 64;
+        if (body.Length > _maxMessageSize - HeaderRoom)
+        {
+            throw new ArgumentException(
+                $"The job cannot be sent: its function's captured values and arguments take {body.Length} bytes, over the message size limit of {_maxMessageSize} bytes (JobServerOptions.MaxMessageSize, less {HeaderRoom} bytes for the frame's header).",
+                nameof(body));
+        }
+
         job.Id = Interlocked.Increment(ref _nextJobId);
         var item = new JobWorkItem(job, info.Definition, body, settings);
         job.Item = item;
         _groups.Add(job.Group);
+        _unfinished[job.Id] = job;
         try
         {
             _scheduler.Enqueue(item);
         }
         catch
         {
+            _unfinished.TryRemove(job.Id, out _);
             _groups.Done(job.Group);
             throw;
         }
@@ -303,7 +319,19 @@ public sealed partial class JobServer : IDisposable, IAsyncDisposable
 
     internal bool Cancel(WorkItem item) => _scheduler.Cancel(item);
 
-    internal void OnJobFinished(Job job) => _groups.Done(job.Group);
+    internal void OnJobFinished(Job job)
+    {
+        _unfinished.TryRemove(job.Id, out _);
+        _groups.Done(job.Group);
+    }
+
+    /// <summary>
+    /// The jobs not yet finished, oldest first, with their state and where they are: for tools and dashboards. Cheap:
+    /// one pass over the unfinished jobs, without stopping the scheduler (each entry is as it was a moment ago).
+    /// </summary>
+    /// <returns>A snapshot of the unfinished jobs.</returns>
+    public IReadOnlyList<JobInfo> GetJobs() =>
+        [.. _unfinished.Values.OrderBy(j => j.Id).Select(j => new JobInfo(j.Id, j.Group, j.State, j.Item?.Executor?.Node))];
 
     private RemoteNode[] Nodes()
     {

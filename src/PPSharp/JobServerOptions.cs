@@ -35,6 +35,17 @@ public sealed class JobServerOptions
     /// <summary>Where PPSharp logs (worker starts and crashes, callback failures). Null (the default) logs nothing.</summary>
     public ILoggerFactory? LoggerFactory { get; set; }
 
+    /// <summary>The default for <see cref="HeartbeatTimeout"/>: 10 seconds.</summary>
+    public static readonly TimeSpan DefaultHeartbeatTimeout = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// How long a local worker or a node may stay silent before it is taken for frozen (stopped, hung, cut off) and its
+    /// jobs are moved elsewhere: the running one fails (or is retried), those held ahead are rescheduled. Workers and
+    /// nodes are pinged every quarter of it and answer even while busy, so a long job is never taken for a frozen peer.
+    /// Default <see cref="DefaultHeartbeatTimeout"/>; a node is also dropped after <see cref="SocketTimeout"/> if that is shorter.
+    /// </summary>
+    public TimeSpan HeartbeatTimeout { get; set; } = DefaultHeartbeatTimeout;
+
     /// <summary>The default for <see cref="CancelGracePeriod"/>: 2 seconds.</summary>
     public static readonly TimeSpan DefaultCancelGracePeriod = TimeSpan.FromSeconds(2);
 

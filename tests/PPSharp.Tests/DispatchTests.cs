@@ -78,6 +78,24 @@ public sealed class DispatchTests : IDisposable
     }
 
     [Fact]
+    public async Task AFrozenWorker_IsEndedPastTheHeartbeatTimeout_AndTheJobsHeldAheadRunElsewhere()
+    {
+        using var gate = new JobGate();
+        using var server = new JobServer(new JobServerOptions { Ncpus = 1, HeartbeatTimeout = TimeSpan.FromSeconds(1) });
+        Job<int> frozen = server.Submit(WaitAtGate, gate.Port);
+        int pid = await gate.NextArrivalAsync();
+        Job<int> heldAhead = server.Submit(Pid);
+        Assert.Equal(JobState.Sent, heldAhead.State);
+
+        PPSharp.Tests.Server.PpServerProcess.Signal(pid, PPSharp.Tests.Server.PpServerProcess.SIGSTOP);
+
+        WorkerCrashedException error = await Assert.ThrowsAsync<WorkerCrashedException>(() => frozen.Within());
+        Assert.Contains("stopped answering", error.Message);
+        int other = await heldAhead.Within();
+        Assert.NotEqual(pid, other);
+    }
+
+    [Fact]
     public async Task UnevenJobs_AllFinish_OnBothWorkers()
     {
         using var server = new JobServer(2);

@@ -64,6 +64,10 @@ public sealed class JobControlTests : IDisposable
         Job<string> queued = server.Submit(Touch, PathOf("queued.txt"));
         Assert.Equal(JobState.Sent, heldAhead.State);
         Assert.Equal(JobState.Queued, queued.State);
+        IReadOnlyList<JobInfo> listed = server.GetJobs();
+        Assert.Equal([blocker.Id, heldAhead.Id, queued.Id], listed.Select(j => j.Id));
+        Assert.Equal(new JobInfo(heldAhead.Id, JobServer.DefaultGroup, JobState.Sent, "local"), listed[1]);
+        Assert.Equal(new JobInfo(queued.Id, JobServer.DefaultGroup, JobState.Queued, null), listed[2]);
 
         Assert.True(queued.Cancel());
         Assert.True(heldAhead.Cancel());

@@ -142,6 +142,29 @@ public sealed class MapTests
         Assert.Equal(quick.Select(j => j.Id).Order(), asyncOrder.Select(j => j.Id).Order());
     }
 
+    private sealed class Recorder : IProgress<MapProgress>
+    {
+        public List<MapProgress> Reports { get; } = [];
+
+        public void Report(MapProgress value) => Reports.Add(value);
+    }
+
+    [Fact]
+    public async Task AProgressReporter_HearsOfEveryChunk_AndOfFailures()
+    {
+        using var server = new JobServer(2);
+        var recorder = new Recorder();
+        await Assert.ThrowsAsync<MapItemFailedException>(() => Bounds.RunWithin(() => server.Map(FailOnSeven, Enumerable.Range(0, 20), recorder, chunkSize: 5, ordered: false).ToList()));
+        var all = new Recorder();
+        List<int> squares = await Bounds.RunWithin(() => server.Map(Functions.Square, Enumerable.Range(0, 20), all, chunkSize: 5).ToList());
+
+        Assert.Contains(recorder.Reports, r => r.Failed == 1);
+        Assert.Equal([5, 10, 15, 20], all.Reports.Select(r => r.Done));
+        Assert.All(all.Reports, r => Assert.Equal(20, r.Total));
+        Assert.Equal(0, all.Reports[^1].Failed);
+        Assert.Equal(TimeSpan.Zero, all.Reports[^1].Remaining);
+    }
+
     [Fact]
     public async Task Progress_DrawsABarOnATerminal_AndNothingWhenRedirected()
     {

@@ -97,4 +97,7 @@ internal static partial class Log
 
     [LoggerMessage(60, LogLevel.Warning, "The worker initializer failed in worker process {ProcessId}: {Error}")]
     public static partial void WorkerInitializerFailed(ILogger logger, int processId, string error);
+
+    [LoggerMessage(61, LogLevel.Warning, "Worker process {ProcessId} has not answered for {Seconds} s (frozen?): ending it and moving its jobs")]
+    public static partial void WorkerUnresponsive(ILogger logger, int processId, double seconds);
 }

@@ -7,7 +7,7 @@ namespace PPSharp.Mapping;
 /// A one-line progress bar for a map, redrawn in place on a terminal: done/total, rate, time left, failures. Quiet when
 /// the error stream is not a terminal (redirected to a file or a pipe), so logs never fill with bars.
 /// </summary>
-internal sealed class MapProgressDisplay : IDisposable
+internal sealed class MapProgressDisplay : IProgress<MapProgress>, IDisposable
 {
     private const int BarWidth = 30;
 
@@ -15,16 +15,13 @@ internal sealed class MapProgressDisplay : IDisposable
     private static readonly long RedrawTicks = Stopwatch.Frequency / 10;
 
     private readonly TextWriter _writer;
-    private readonly int? _total;
-    private readonly long _started = Stopwatch.GetTimestamp();
     private long _lastDrawn;
-    private int _done;
-    private int _failed;
+    private MapProgress _last;
 
     internal MapProgressDisplay(TextWriter writer, int? total)
     {
         _writer = writer;
-        _total = total;
+        _last = new MapProgress(0, total, 0, TimeSpan.Zero);
         Draw();
     }
 
@@ -38,12 +35,10 @@ internal sealed class MapProgressDisplay : IDisposable
         return terminal ? new MapProgressDisplay(writer, total) : null;
     }
 
-    public void Advance(int items, int failed)
+    public void Report(MapProgress value)
     {
-        _done += items;
-        _failed += failed;
-        long now = Stopwatch.GetTimestamp();
-        if (now - _lastDrawn >= RedrawTicks || _done == _total)
+        _last = value;
+        if (Stopwatch.GetTimestamp() - _lastDrawn >= RedrawTicks || value.Done == value.Total)
         {
             Draw();
         }
@@ -52,25 +47,24 @@ internal sealed class MapProgressDisplay : IDisposable
     /// <summary>The line as it stands, without the carriage return.</summary>
     internal string Line()
     {
-        double seconds = Math.Max(1e-9, Stopwatch.GetElapsedTime(_started).TotalSeconds);
-        double rate = _done / seconds;
+        MapProgress p = _last;
         var line = new System.Text.StringBuilder();
-        if (_total is { } total && total > 0)
+        if (p.Total is { } total && total > 0)
         {
-            int filled = (int)((long)BarWidth * Math.Min(_done, total) / total);
+            int filled = (int)((long)BarWidth * Math.Min(p.Done, total) / total);
             line.Append('[').Append('#', filled).Append('.', BarWidth - filled).Append("] ");
-            line.Append(CultureInfo.InvariantCulture, $"{_done}/{total}");
-            string left = rate > 0 && _done < total ? Duration((total - _done) / rate) : "0s";
-            line.Append(CultureInfo.InvariantCulture, $"  {rate:0.#}/s  {left} left");
+            line.Append(CultureInfo.InvariantCulture, $"{p.Done}/{total}");
+            string left = p.Remaining is { } remaining ? Duration(remaining.TotalSeconds) : "?";
+            line.Append(CultureInfo.InvariantCulture, $"  {p.Rate:0.#}/s  {left} left");
         }
         else
         {
-            line.Append(CultureInfo.InvariantCulture, $"{_done} done  {rate:0.#}/s");
+            line.Append(CultureInfo.InvariantCulture, $"{p.Done} done  {p.Rate:0.#}/s");
         }
 
-        if (_failed > 0)
+        if (p.Failed > 0)
         {
-            line.Append(CultureInfo.InvariantCulture, $"  {_failed} failed");
+            line.Append(CultureInfo.InvariantCulture, $"  {p.Failed} failed");
         }
 
         return line.ToString();

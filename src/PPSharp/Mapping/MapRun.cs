@@ -20,14 +20,19 @@ internal sealed class MapRun<T, TResult> : IDisposable
     private readonly int _window;
     private readonly WorkSettings _settings;
     private readonly CancellationToken _cancellation;
-    private readonly MapProgressDisplay? _progress;
+    private readonly IProgress<MapProgress>? _progress;
+    private readonly MapProgressDisplay? _display;
+    private readonly int? _total;
+    private readonly long _started = System.Diagnostics.Stopwatch.GetTimestamp();
+    private int _done;
+    private int _failed;
     private readonly Queue<ChunkJob<TResult>> _submitted = new();
     private readonly Channel<ChunkJob<TResult>> _finished = Channel.CreateUnbounded<ChunkJob<TResult>>(new UnboundedChannelOptions { SingleReader = true });
     private readonly HashSet<ChunkJob<TResult>> _pending = [];
     private int _nextIndex;
     private bool _exhausted;
 
-    public MapRun(JobServer server, object function, IEnumerable<T> items, int chunkSize, bool progress, CancellationToken cancellation)
+    public MapRun(JobServer server, object function, IEnumerable<T> items, int chunkSize, bool progress, IProgress<MapProgress>? reporter, CancellationToken cancellation)
     {
         ArgumentNullException.ThrowIfNull(function);
         ArgumentNullException.ThrowIfNull(items);
@@ -49,7 +54,9 @@ internal sealed class MapRun<T, TResult> : IDisposable
         _settings = server.SettingsOf(null, _chunkSize);
         _cancellation = cancellation;
         _items = items.GetEnumerator();
-        _progress = progress ? MapProgressDisplay.ForConsole(count) : null;
+        _total = count;
+        _display = progress ? MapProgressDisplay.ForConsole(count) : null;
+        _progress = reporter ?? _display;
     }
 
     /// <summary>Submits chunks until the window is full or the items run out.</summary>
@@ -133,7 +140,13 @@ internal sealed class MapRun<T, TResult> : IDisposable
     private ChunkJob<TResult> Taken(ChunkJob<TResult> chunk)
     {
         _pending.Remove(chunk);
-        _progress?.Advance(chunk.Count, chunk.Outcomes.Count(o => o.Error is not null));
+        if (_progress is not null)
+        {
+            _done += chunk.Count;
+            _failed += chunk.Outcomes.Count(o => o.Error is not null);
+            _progress.Report(new MapProgress(_done, _total, _failed, System.Diagnostics.Stopwatch.GetElapsedTime(_started)));
+        }
+
         Fill(); // Keep the workers fed while the caller handles these results.
         return chunk;
     }
@@ -148,6 +161,6 @@ internal sealed class MapRun<T, TResult> : IDisposable
 
         _pending.Clear();
         _items.Dispose();
-        _progress?.Dispose();
+        _display?.Dispose();
     }
 }

@@ -376,6 +376,9 @@ internal sealed class ForwardedWorkItem(ClientSession session, long clientJobId,
 {
     public ClientSession Session { get; } = session;
 
+    /// <summary>Each client takes its turn in the node's queue, so one client's backlog never starves another's.</summary>
+    public override object? Owner => Session;
+
     public override void Complete(in WorkOutcome outcome) => Session.Answer(clientJobId, outcome);
 
     public override void OnStarted() => Session.Started(clientJobId);

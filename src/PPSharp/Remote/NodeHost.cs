@@ -85,6 +85,7 @@ internal sealed class NodeHost : IAsyncDisposable
         _listener = listener;
         _pool = new LocalWorkerPool(_scheduler, _options.Restart ? 1 : 0, _options.MaxMessageSize, _logger)
         {
+            HeartbeatTimeout = _options.HeartbeatTimeout,
             Target = _options.Workers ?? JobServer.DetectNcpus(),
         };
         Log.NodeListening(_logger, LocalEndPoint.ToString(), _pool.Target);

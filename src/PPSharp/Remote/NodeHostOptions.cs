@@ -39,6 +39,9 @@ internal sealed class NodeHostOptions
     /// <summary>How long a new connection may take to authenticate.</summary>
     public TimeSpan HandshakeTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>How long one of the node's workers may stay silent before it is taken for frozen and replaced.</summary>
+    public TimeSpan HeartbeatTimeout { get; set; } = JobServerOptions.DefaultHeartbeatTimeout;
+
     /// <summary>How long a cancelled or timed-out job may take to stop by itself before its worker process is replaced.</summary>
     public TimeSpan CancelGracePeriod { get; set; } = JobServerOptions.DefaultCancelGracePeriod;
 

@@ -166,7 +166,7 @@ internal sealed class RemoteNode : JobExecutor, IAsyncDisposable
     /// <summary>Pings while connected; a node silent for longer than the socket timeout is treated as dead.</summary>
     private async Task<string?> HeartbeatAsync(FrameConnection connection, ConnectionState session)
     {
-        TimeSpan interval = TimeSpan.FromTicks(Math.Min(TimeSpan.FromSeconds(5).Ticks, _socketTimeout.Ticks / 3));
+        TimeSpan interval = TimeSpan.FromTicks(Math.Min(TimeSpan.FromSeconds(5).Ticks, _socketTimeout.Ticks / 4));
         Task<Exception?> closed = connection.Completion;
         while (await Task.WhenAny(closed, Task.Delay(interval, _disposed.Token)).ConfigureAwait(false) != closed)
         {

@@ -3,47 +3,46 @@ using PPSharp.Internal;
 namespace PPSharp.Scheduling;
 
 /// <summary>
-/// The jobs waiting for a place to run: highest priority first, first-in first-out among equals, and requeued jobs
-/// back at the front of their priority. Not thread-safe: the scheduler's lock guards it.
+/// The jobs waiting for a place to run: highest priority first; within a priority, the owners' jobs in turn
+/// (round-robin), and each owner's jobs first-in first-out, with requeued jobs back at the front. Not thread-safe: the
+/// scheduler's lock guards it.
 /// </summary>
 /// <remarks>
-/// Almost every job has the default priority, so there is usually one level; levels are kept in a small sorted list.
-/// A cancelled job is taken out by marking (<see cref="WorkState.Done"/>) and skipped when it reaches the front, so
-/// cancelling is O(1) however long the queue.
+/// A client's own queue has one owner, so it is plain first-in first-out. On a node each connected client is an owner
+/// (<see cref="WorkItem.Owner"/>), so a client with a backlog of a hundred thousand jobs never holds back another
+/// client's: their jobs leave the queue alternately. Almost every job has the default priority, so there is usually
+/// one level. A cancelled job is taken out by marking (<see cref="WorkState.Done"/>) and skipped when it reaches the
+/// front, so cancelling is O(1) however long the queue.
 /// </remarks>
 internal sealed class JobQueue
 {
-    private readonly List<(int Priority, Deque<WorkItem> Items)> _levels = [];
+    private static readonly object NoOwner = new();
+
+    private readonly List<Level> _levels = [];
 
     /// <summary>Jobs queued and not cancelled.</summary>
     public int Count { get; private set; }
 
     public void AddLast(WorkItem item)
     {
-        Level(item.Settings.Priority).AddLast(item);
+        LevelOf(item.Settings.Priority).Add(item, atFront: false);
         Count++;
     }
 
     public void AddFirst(WorkItem item)
     {
-        Level(item.Settings.Priority).AddFirst(item);
+        LevelOf(item.Settings.Priority).Add(item, atFront: true);
         Count++;
     }
 
     /// <summary>The next job to leave, without taking it; false when none is queued.</summary>
     public bool TryPeek(out WorkItem item)
     {
-        foreach ((int _, Deque<WorkItem> items) in _levels)
+        foreach (Level level in _levels)
         {
-            while (items.Count > 0)
+            if (level.TryPeek(out item))
             {
-                item = items.PeekFirst();
-                if (item.State == WorkState.Queued)
-                {
-                    return true;
-                }
-
-                items.RemoveFirst(); // Cancelled while queued.
+                return true;
             }
         }
 
@@ -54,22 +53,16 @@ internal sealed class JobQueue
     /// <summary>Takes the job <see cref="TryPeek"/> returned.</summary>
     public WorkItem RemoveFirst()
     {
-        if (!TryPeek(out WorkItem item))
+        foreach (Level level in _levels)
         {
-            throw new InvalidOperationException("The queue is empty.");
-        }
-
-        foreach ((int _, Deque<WorkItem> items) in _levels)
-        {
-            if (items.Count > 0)
+            if (level.TryPeek(out _))
             {
-                items.RemoveFirst();
-                break;
+                Count--;
+                return level.RemoveFirst();
             }
         }
 
-        Count--;
-        return item;
+        throw new InvalidOperationException("The queue is empty.");
     }
 
     /// <summary>A queued job leaves without running; the caller has marked it done.</summary>
@@ -88,7 +81,7 @@ internal sealed class JobQueue
         return all;
     }
 
-    private Deque<WorkItem> Level(int priority)
+    private Level LevelOf(int priority)
     {
         int i = 0;
         while (i < _levels.Count && _levels[i].Priority > priority)
@@ -98,11 +91,94 @@ internal sealed class JobQueue
 
         if (i < _levels.Count && _levels[i].Priority == priority)
         {
-            return _levels[i].Items;
+            return _levels[i];
         }
 
-        var items = new Deque<WorkItem>();
-        _levels.Insert(i, (priority, items));
-        return items;
+        var level = new Level(priority);
+        _levels.Insert(i, level);
+        return level;
+    }
+
+    /// <summary>One priority: a queue per owner, and the owners with jobs in the order they take turns.</summary>
+    private sealed class Level(int priority)
+    {
+        private readonly Dictionary<object, Deque<WorkItem>> _byOwner = [];
+        private readonly LinkedList<object> _turns = new();
+
+        public int Priority { get; } = priority;
+
+        public void Add(WorkItem item, bool atFront)
+        {
+            object owner = item.Owner ?? NoOwner;
+            if (!_byOwner.TryGetValue(owner, out Deque<WorkItem>? items))
+            {
+                items = new Deque<WorkItem>();
+                _byOwner[owner] = items;
+            }
+
+            if (items.Count == 0)
+            {
+                if (atFront)
+                {
+                    _turns.AddFirst(owner);
+                }
+                else
+                {
+                    _turns.AddLast(owner);
+                }
+            }
+
+            if (atFront)
+            {
+                items.AddFirst(item);
+            }
+            else
+            {
+                items.AddLast(item);
+            }
+        }
+
+        public bool TryPeek(out WorkItem item)
+        {
+            while (_turns.First is { } turn)
+            {
+                Deque<WorkItem> items = _byOwner[turn.Value];
+                while (items.Count > 0)
+                {
+                    item = items.PeekFirst();
+                    if (item.State == WorkState.Queued)
+                    {
+                        return true;
+                    }
+
+                    items.RemoveFirst(); // Cancelled while queued.
+                }
+
+                _turns.RemoveFirst();
+                _byOwner.Remove(turn.Value);
+            }
+
+            item = null!;
+            return false;
+        }
+
+        /// <summary>Takes the head owner's next job; that owner's turn passes to the next.</summary>
+        public WorkItem RemoveFirst()
+        {
+            LinkedListNode<object> turn = _turns.First!;
+            Deque<WorkItem> items = _byOwner[turn.Value];
+            WorkItem item = items.RemoveFirst();
+            _turns.RemoveFirst();
+            if (items.Count > 0)
+            {
+                _turns.AddLast(turn);
+            }
+            else
+            {
+                _byOwner.Remove(turn.Value);
+            }
+
+            return item;
+        }
     }
 }

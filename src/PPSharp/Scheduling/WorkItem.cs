@@ -19,6 +19,9 @@ internal abstract class WorkItem(long id, FunctionDefinition function, ReadOnlyM
 
     public WorkSettings Settings { get; } = settings;
 
+    /// <summary>Whose job it is, for fair turns in the queue (a node's client); null for the one owner of a client's queue.</summary>
+    public virtual object? Owner => null;
+
     /// <summary>Where it is now: queued, sent to an executor, running there, or finished.</summary>
     internal WorkState State { get; set; } = WorkState.Queued;
 

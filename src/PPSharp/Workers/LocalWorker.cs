@@ -36,6 +36,8 @@ internal sealed class LocalWorker : JobExecutor
     private volatile bool _retiring;
     private volatile bool _stopping;
     private long _startedJob = -1;
+    private long _lastHeard = Environment.TickCount64;
+    private volatile bool _unresponsive;
     private int _completedJobs;
 
     public LocalWorker(LocalWorkerPool pool, Scheduler scheduler, string socketPath, ILogger logger)
@@ -96,9 +98,9 @@ internal sealed class LocalWorker : JobExecutor
             Kill(); // Retired while it was starting.
         }
 
-        Exception? reason = await _connection!.Completion.ConfigureAwait(false);
+        Exception? reason = await WatchAsync(_connection!).ConfigureAwait(false);
         await OnChannelClosedAsync(reason).ConfigureAwait(false);
-        await _connection.DisposeAsync().ConfigureAwait(false);
+        await _connection!.DisposeAsync().ConfigureAwait(false);
         _pool.OnWorkerEnded(this, started: true, null);
     }
 
@@ -186,6 +188,7 @@ internal sealed class LocalWorker : JobExecutor
     /// <summary>Handles a frame from the worker, on the channel's read loop.</summary>
     private void OnFrame(MessageType type, ReadOnlySequence<byte> payload)
     {
+        Interlocked.Exchange(ref _lastHeard, Environment.TickCount64);
         switch (type)
         {
             case MessageType.Hello:
@@ -206,6 +209,8 @@ internal sealed class LocalWorker : JobExecutor
                 long started = Messages.JobSignal.Read(payload);
                 Interlocked.Exchange(ref _startedJob, started);
                 _scheduler.Started(this, started);
+                break;
+            case MessageType.Pong:
                 break;
             case MessageType.JobRevoked:
                 _scheduler.Revoked(this, Messages.JobSignal.Read(payload));
@@ -232,6 +237,32 @@ internal sealed class LocalWorker : JobExecutor
         }
     }
 
+    /// <summary>
+    /// Pings the worker while its channel is open. The worker answers from its read loop, even while a job runs, so
+    /// only a frozen process (SIGSTOP, a debugger, swapped out for good) stays silent: past the heartbeat timeout it
+    /// is ended, its running job fails and the jobs held ahead go elsewhere.
+    /// </summary>
+    private async Task<Exception?> WatchAsync(FrameConnection connection)
+    {
+        TimeSpan timeout = _pool.HeartbeatTimeout;
+        TimeSpan interval = timeout / 4;
+        Task<Exception?> closed = connection.Completion;
+        while (await Task.WhenAny(closed, Task.Delay(interval)).ConfigureAwait(false) != closed)
+        {
+            if (Environment.TickCount64 - Interlocked.Read(ref _lastHeard) > timeout.TotalMilliseconds)
+            {
+                _unresponsive = true;
+                Log.WorkerUnresponsive(_logger, ProcessId, timeout.TotalSeconds);
+                Terminate();
+                break;
+            }
+
+            connection.Send(Signal.Ping);
+        }
+
+        return await closed.ConfigureAwait(false);
+    }
+
     /// <summary>The channel ended: find out how the process ended, and fail or requeue what it held.</summary>
     private async Task OnChannelClosedAsync(Exception? reason)
     {
@@ -255,7 +286,9 @@ internal sealed class LocalWorker : JobExecutor
         }
 
         int code = process.ExitCode;
-        string description = DescribeExit(code);
+        string description = _unresponsive
+            ? $"stopped answering for {_pool.HeartbeatTimeout.TotalSeconds:0.#} s (frozen?) and was ended"
+            : DescribeExit(code);
         Log.WorkerCrashed(_logger, ProcessId, description);
         string tail = StderrTail();
         long started = Interlocked.Read(ref _startedJob);

@@ -42,6 +42,9 @@ internal sealed class LocalWorkerPool : IAsyncDisposable
     /// <summary>Run in each new worker before its first job (<see cref="JobServerOptions.WorkerInitializer"/>), or null.</summary>
     public InitializerItem? Initializer { get; set; }
 
+    /// <summary>How long a worker may stay silent (not even answering a ping) before it is taken for frozen and ended.</summary>
+    public TimeSpan HeartbeatTimeout { get; init; } = JobServerOptions.DefaultHeartbeatTimeout;
+
     /// <summary>Jobs each worker runs before it is replaced by a fresh process; 0 never.</summary>
     public int MaxJobsPerWorker { get; }
 

@@ -88,6 +88,9 @@ internal static class WorkerHost
                     }
 
                     break;
+                case MessageType.Ping:
+                    channel.SendNow(Signal.Pong); // from the read loop: a busy worker is never taken for a frozen one
+                    break;
                 case MessageType.Shutdown:
                     Volatile.Write(ref shuttingDown, true);
                     jobs.Complete();

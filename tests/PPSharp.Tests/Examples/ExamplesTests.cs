@@ -20,6 +20,7 @@ public sealed partial class ExamplesTests
         { "dynamic_ncpus.cs", ["Starting pp with 1 workers", "Starting pp with 16 workers"] },
         { "quicksort.cs", ["first 30 numbers in increasing order: ["] },
         { "reverse_md5.cs", ["Reverse md5 for 48ae4d2d384dcc470e471f4169daa96a is 1829182"] },
+        { "map.cs", ["map:   [1, 64, 2187, 65536]", "same results from map, imap, uimap and amap: True", "item value 3", "item 4 ran past its time limit", "map cancelled after 3 results"] },
         { "auto_diff.cs", ["t_log(1.000000) = 0.000000, t_log'(1.000000) = 1.000000", "t_log(1.968750) = 0.677399, t_log'(1.968750) = 0.507937"] },
     };
 

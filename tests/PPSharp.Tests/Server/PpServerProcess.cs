@@ -19,6 +19,10 @@ public sealed partial class PpServerProcess : IDisposable
     public const int SIGUSR1 = 10;
     public const int SIGTERM = 15;
 
+    public const int SIGSTOP = 19;
+
+    public const int SIGCONT = 18;
+
     private readonly Process _process;
     private readonly Channel<string> _stdout = Channel.CreateUnbounded<string>();
     private readonly Channel<string> _stderrLines = Channel.CreateUnbounded<string>();
@@ -193,6 +197,10 @@ public sealed partial class PpServerProcess : IDisposable
 
         lines.Writer.TryComplete();
     }
+
+    /// <summary>Sends a signal to any process of the test's, by pid.</summary>
+    public static void Signal(int pid, int signal) =>
+        Assert.True(kill(pid, signal) == 0, $"kill({pid}, {signal}) failed: errno {Marshal.GetLastPInvokeError()}");
 
     [DllImport("libc", SetLastError = true)]
     private static extern int kill(int pid, int sig);
