@@ -22,6 +22,16 @@ public sealed record JobOptions
     /// </summary>
     public int Retries { get; init; }
 
+    /// <summary>
+    /// Exception types that also make the job try again, within <see cref="Retries"/>, when its function throws them
+    /// (matched by exact type, as the worker names it); null (the default): only crashes are retried. A job that still
+    /// throws after its last attempt fails with that exception, as usual.
+    /// </summary>
+    public IReadOnlyList<Type>? RetryOn { get; init; }
+
+    /// <summary>How long to wait before each retry (default: none); the job waits out of the queue meanwhile.</summary>
+    public TimeSpan RetryDelay { get; init; }
+
     /// <summary>Higher leaves the queue first; first-in first-out among jobs of equal priority. Default 0.</summary>
     public int Priority { get; init; }
 

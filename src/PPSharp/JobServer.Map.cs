@@ -34,6 +34,10 @@ public sealed partial class JobServer
     public IEnumerable<TResult> Map<T, TResult>(Func<T, Task<TResult>> function, IEnumerable<T> items, int chunkSize = 0, bool progress = false, CancellationToken cancellationToken = default) =>
         Results(Start<T, TResult>(function, items, chunkSize, progress, cancellationToken), ordered: true);
 
+    /// <inheritdoc cref="Map{T, TResult}(Func{T, TResult}, IEnumerable{T}, int, bool, CancellationToken)"/>
+    public IEnumerable<TResult> Map<T, TResult>(SourceFunction<T, TResult> function, IEnumerable<T> items, int chunkSize = 0, bool progress = false, CancellationToken cancellationToken = default) =>
+        Results(Start<T, TResult>(function, items, chunkSize, progress, cancellationToken), ordered: true);
+
     /// <summary>
     /// Like <see cref="Map{T, TResult}(Func{T, TResult}, IEnumerable{T}, int, bool, CancellationToken)"/>, but yields the
     /// results as they finish, whatever their order (pathos' <c>uimap</c>). Item i's failure throws when its result
@@ -54,6 +58,10 @@ public sealed partial class JobServer
     public IEnumerable<TResult> MapUnordered<T, TResult>(Func<T, Task<TResult>> function, IEnumerable<T> items, int chunkSize = 0, bool progress = false, CancellationToken cancellationToken = default) =>
         Results(Start<T, TResult>(function, items, chunkSize, progress, cancellationToken), ordered: false);
 
+    /// <inheritdoc cref="MapUnordered{T, TResult}(Func{T, TResult}, IEnumerable{T}, int, bool, CancellationToken)"/>
+    public IEnumerable<TResult> MapUnordered<T, TResult>(SourceFunction<T, TResult> function, IEnumerable<T> items, int chunkSize = 0, bool progress = false, CancellationToken cancellationToken = default) =>
+        Results(Start<T, TResult>(function, items, chunkSize, progress, cancellationToken), ordered: false);
+
     /// <summary>
     /// The asynchronous map: the results as an <see cref="IAsyncEnumerable{T}"/>, in the items' order or as they finish.
     /// Otherwise as <see cref="Map{T, TResult}(Func{T, TResult}, IEnumerable{T}, int, bool, CancellationToken)"/>.
@@ -72,6 +80,10 @@ public sealed partial class JobServer
 
     /// <inheritdoc cref="MapAsync{T, TResult}(Func{T, TResult}, IEnumerable{T}, int, bool, bool, CancellationToken)"/>
     public IAsyncEnumerable<TResult> MapAsync<T, TResult>(Func<T, Task<TResult>> function, IEnumerable<T> items, int chunkSize = 0, bool ordered = true, bool progress = false, CancellationToken cancellationToken = default) =>
+        ResultsAsync(Start<T, TResult>(function, items, chunkSize, progress, cancellationToken), ordered, cancellationToken);
+
+    /// <inheritdoc cref="MapAsync{T, TResult}(Func{T, TResult}, IEnumerable{T}, int, bool, bool, CancellationToken)"/>
+    public IAsyncEnumerable<TResult> MapAsync<T, TResult>(SourceFunction<T, TResult> function, IEnumerable<T> items, int chunkSize = 0, bool ordered = true, bool progress = false, CancellationToken cancellationToken = default) =>
         ResultsAsync(Start<T, TResult>(function, items, chunkSize, progress, cancellationToken), ordered, cancellationToken);
 
     /// <summary>

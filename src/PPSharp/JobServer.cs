@@ -314,7 +314,10 @@ public sealed partial class JobServer : IDisposable, IAsyncDisposable
         int retries = options?.Retries ?? 0;
         ArgumentOutOfRangeException.ThrowIfNegative(retries, nameof(JobOptions.Retries));
         long milliseconds = timeout is { } t ? Math.Max(1, (long)Math.Ceiling(t.TotalMilliseconds)) : 0;
-        return new WorkSettings(options?.Priority ?? 0, milliseconds, retries, chunkSize);
+        TimeSpan delay = options?.RetryDelay ?? TimeSpan.Zero;
+        ArgumentOutOfRangeException.ThrowIfLessThan(delay, TimeSpan.Zero, nameof(JobOptions.RetryDelay));
+        string[]? retryOn = options?.RetryOn is { Count: > 0 } types ? [.. types.Select(t => t?.FullName ?? throw new ArgumentException("RetryOn holds a null type.", nameof(options)))] : null;
+        return new WorkSettings(options?.Priority ?? 0, milliseconds, retries, chunkSize, retryOn, (long)delay.TotalMilliseconds);
     }
 
     internal bool Cancel(WorkItem item) => _scheduler.Cancel(item);

@@ -155,6 +155,33 @@ public sealed class JobControlTests : IDisposable
         Assert.Equal(Enumerable.Range(0, 20).Select(i => i * i), await others.AllWithin());
     }
 
+    /// <summary>Throws IOException on its first two attempts (counted in a file), then succeeds; any other kind of trouble throws InvalidOperationException.</summary>
+    public static int Flaky(string path, bool ioTrouble)
+    {
+        File.AppendAllText(path, "attempt" + Environment.NewLine);
+        if (File.ReadAllLines(path).Length < 3)
+        {
+            throw ioTrouble ? new IOException("flaky disk") : new InvalidOperationException("not retried");
+        }
+
+        return 42;
+    }
+
+    [Fact]
+    public async Task RetryOn_RetriesTheNamedExceptions_AfterTheDelay_AndNoOthers()
+    {
+        using var server = new JobServer(1);
+        var options = new JobOptions { Retries = 2, RetryOn = [typeof(IOException)], RetryDelay = TimeSpan.FromMilliseconds(50) };
+
+        Assert.Equal(42, await server.Submit(Flaky, PathOf("io.txt"), true, options: options).Within());
+        Assert.Equal(3, File.ReadAllLines(PathOf("io.txt")).Length);
+
+        Job<int> other = server.Submit(Flaky, PathOf("other.txt"), false, options: options);
+        JobFailedException error = await Assert.ThrowsAsync<JobFailedException>(() => other.Within());
+        Assert.Equal(typeof(InvalidOperationException).FullName, error.RemoteType);
+        Assert.Single(File.ReadAllLines(PathOf("other.txt")));
+    }
+
     [Fact]
     public async Task HigherPriorityJobs_LeaveTheQueueFirst_FirstInFirstOutAmongEquals()
     {

@@ -30,6 +30,15 @@ public sealed class MapTests
     }
 
     [Fact]
+    public async Task Map_RunsASourceFunction()
+    {
+        using var server = new JobServer(2);
+        var cube = new SourceFunction<int, long>("static long Cube(int x) => (long)x * x * x;");
+        List<long> cubes = await Bounds.RunWithin(() => server.Map(cube, Enumerable.Range(0, 50), chunkSize: 8).ToList());
+        Assert.Equal(Enumerable.Range(0, 50).Select(x => (long)x * x * x), cubes);
+    }
+
+    [Fact]
     public async Task Map_IsLazy_AndWorksOnAnEndlessSequence()
     {
         using var server = new JobServer(2);

@@ -186,18 +186,16 @@ internal sealed class Scheduler
     {
         lock (_gate)
         {
-            switch (item.State)
+            if (!TryDropQueuedLocked(item))
             {
-                case WorkState.Queued when _closed is null:
-                    item.State = WorkState.Done;
-                    _queue.Forget();
-                    break;
-                case WorkState.Sent or WorkState.Running when !item.CancelRequested:
-                    item.CancelRequested = true;
-                    item.Executor!.Send(new Messages.CancelJob(item.Id, (long)CancelGracePeriod.TotalMilliseconds));
-                    return true;
-                default:
+                if (item.State is not (WorkState.Sent or WorkState.Running) || item.CancelRequested)
+                {
                     return false;
+                }
+
+                item.CancelRequested = true;
+                item.Executor!.Send(new Messages.CancelJob(item.Id, (long)CancelGracePeriod.TotalMilliseconds));
+                return true;
             }
         }
 
@@ -213,18 +211,15 @@ internal sealed class Scheduler
     {
         lock (_gate)
         {
-            switch (item.State)
+            if (!TryDropQueuedLocked(item))
             {
-                case WorkState.Queued when _closed is null:
-                    item.State = WorkState.Done;
-                    _queue.Forget();
-                    break;
-                case WorkState.Sent:
+                if (item.State == WorkState.Sent)
+                {
                     item.ReturnWhenRevoked = true;
                     RevokeLocked(item);
-                    return;
-                default:
-                    return;
+                }
+
+                return;
             }
         }
 
@@ -348,6 +343,25 @@ internal sealed class Scheduler
         }
     }
 
+    /// <summary>Takes a job out of the queue without running it, if it is there (and the scheduler is open).</summary>
+    private bool TryDropQueuedLocked(WorkItem item)
+    {
+        if (item.State == WorkState.Retrying)
+        {
+            item.State = WorkState.Done; // waiting out its retry delay, out of the queue
+            return true;
+        }
+
+        if (item.State != WorkState.Queued || _closed is not null)
+        {
+            return false;
+        }
+
+        item.State = WorkState.Done;
+        _queue.Forget();
+        return true;
+    }
+
     private List<WorkItem> TakeQueuedLocked()
     {
         List<WorkItem> queued = _queue.RemoveAll();
@@ -394,25 +408,76 @@ internal sealed class Scheduler
         {
             final = WorkOutcome.Cancelled(outcome.Node, item.Id);
         }
-        else if (outcome.IsCrash)
+        else if (outcome.IsCrash || (outcome.Kind == OutcomeKind.Failed && item.Settings.RetryOn?.Contains(outcome.ErrorType) == true))
         {
-            int attempts = ++item.Crashes;
+            int attempts = ++item.FailedAttempts;
             if (attempts <= item.Settings.Retries && _closed is null)
             {
-                item.State = WorkState.Queued;
-                _queue.AddFirst(item);
+                RetryLocked(item);
                 return false;
             }
 
-            string times = attempts == 1 ? "its only attempt" : $"each of its {attempts} attempts";
-            final = WorkOutcome.Lost(outcome.Node, new WorkerCrashedException(
-                $"{outcome.CrashMessage} Job {item.Id} crashed its worker on {times} (1 attempt + {item.Settings.Retries} retries allowed).",
-                outcome.Node,
-                (outcome.LocalError as WorkerCrashedException)?.ExitCode));
+            if (outcome.IsCrash)
+            {
+                string times = attempts == 1 ? "its only attempt" : $"each of its {attempts} attempts";
+                final = WorkOutcome.Lost(outcome.Node, new WorkerCrashedException(
+                    $"{outcome.CrashMessage} Job {item.Id} crashed its worker on {times} (1 attempt + {item.Settings.Retries} retries allowed).",
+                    outcome.Node,
+                    (outcome.LocalError as WorkerCrashedException)?.ExitCode));
+            }
         }
 
         item.State = WorkState.Done;
         return true;
+    }
+
+    /// <summary>Puts a job to be retried back at the front of the queue, at once or after its retry delay.</summary>
+    private void RetryLocked(WorkItem item)
+    {
+        if (item.Settings.RetryDelayMilliseconds <= 0)
+        {
+            item.State = WorkState.Queued;
+            _queue.AddFirst(item);
+            return;
+        }
+
+        item.State = WorkState.Retrying;
+        _ = Task.Delay(TimeSpan.FromMilliseconds(item.Settings.RetryDelayMilliseconds)).ContinueWith(
+            static (_, state) =>
+            {
+                var (scheduler, retried) = ((Scheduler, WorkItem))state!;
+                scheduler.RetryNow(retried);
+            },
+            (this, item),
+            CancellationToken.None,
+            TaskContinuationOptions.None,
+            TaskScheduler.Default);
+    }
+
+    /// <summary>A job's retry delay has passed: back to the queue, unless it was cancelled meanwhile or the scheduler closed.</summary>
+    private void RetryNow(WorkItem item)
+    {
+        Exception? closed = null;
+        lock (_gate)
+        {
+            if (item.State != WorkState.Retrying)
+            {
+                return;
+            }
+
+            if (_closed is null)
+            {
+                item.State = WorkState.Queued;
+                _queue.AddFirst(item);
+                DispatchLocked();
+                return;
+            }
+
+            item.State = WorkState.Done;
+            closed = _closed();
+        }
+
+        item.Complete(WorkOutcome.Lost("local", closed!));
     }
 
     /// <summary>A job came back unstarted: cancelled, answered "revoked" to whoever asked, or queued again. True when it ended.</summary>

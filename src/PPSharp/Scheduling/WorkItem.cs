@@ -43,8 +43,8 @@ internal abstract class WorkItem(long id, FunctionDefinition function, ReadOnlyM
     /// <summary>Cancelled while in flight: whatever its executor reports next, the job ends as cancelled.</summary>
     internal bool CancelRequested { get; set; }
 
-    /// <summary>Times its worker crashed while running it (each one is an attempt).</summary>
-    internal int Crashes { get; set; }
+    /// <summary>Attempts that failed in a way its settings retry (a crash of its worker, or an exception in <see cref="WorkSettings.RetryOn"/>).</summary>
+    internal int FailedAttempts { get; set; }
 
     /// <summary>Times it was in flight on a node that was lost.</summary>
     internal int NodeLosses { get; set; }
@@ -79,6 +79,9 @@ internal enum WorkState
     Queued,
     Sent,
     Running,
+
+    /// <summary>Out of the queue, waiting for its retry delay to pass.</summary>
+    Retrying,
     Done,
 }
 
@@ -87,7 +90,9 @@ internal enum WorkState
 /// <param name="TimeoutMilliseconds">Time limit from the job's start, 0 for none; enforced where it runs.</param>
 /// <param name="Retries">Extra attempts after its worker crashed running it.</param>
 /// <param name="ChunkSize">0 for one call; else the number of items in a map chunk.</param>
-internal readonly record struct WorkSettings(int Priority = 0, long TimeoutMilliseconds = 0, int Retries = 0, int ChunkSize = 0)
+/// <param name="RetryOn">Full names of exception types whose failure is retried too; null for none.</param>
+/// <param name="RetryDelayMilliseconds">Wait before each retry.</param>
+internal readonly record struct WorkSettings(int Priority = 0, long TimeoutMilliseconds = 0, int Retries = 0, int ChunkSize = 0, string[]? RetryOn = null, long RetryDelayMilliseconds = 0)
 {
     public static readonly WorkSettings Default;
 

@@ -106,6 +106,35 @@ public sealed class RemoteJobControlTests : RemoteTestBase
         await remote.Within();
     }
 
+    [Fact]
+    public async Task AFrozenNode_IsDroppedPastTheHeartbeatTimeout_AndItsJobRunsElsewhere()
+    {
+        using var gate = new JobGate();
+        using TestNode node = await StartNodeAsync(workers: 1, markWorkers: true);
+        using var server = new JobServer(new JobServerOptions { Ncpus = 0, Secret = Secret, HeartbeatTimeout = TimeSpan.FromSeconds(2), SocketTimeout = TimeSpan.FromMinutes(5), PpServers = { node.Address } });
+        Job<string> job = server.Submit(WhereItRuns, gate.Port);
+        await gate.NextArrivalAsync();
+
+        node.Process.Signal(PPSharp.Tests.Server.PpServerProcess.SIGSTOP);
+        server.Ncpus = 1;
+
+        Assert.Equal("elsewhere", await job.Within());
+        Assert.Equal("local", job.Node);
+        Assert.DoesNotContain(node.Address, server.GetActiveNodes().Keys);
+    }
+
+    /// <summary>On the node: waits at the gate (never opened). Elsewhere: says so.</summary>
+    public static string WhereItRuns(int port)
+    {
+        if (Environment.GetEnvironmentVariable(TestNode.OnNodeVariable) == "1")
+        {
+            JobGate.ArriveAndWait(port);
+            return "node";
+        }
+
+        return "elsewhere";
+    }
+
     /// <summary>Waits at the node's gate on the node, at the local gate elsewhere.</summary>
     public static int WaitWhereItRuns(int localPort, int nodePort) =>
         JobGate.ArriveAndWait(Environment.GetEnvironmentVariable(TestNode.OnNodeVariable) == "1" ? nodePort : localPort);
