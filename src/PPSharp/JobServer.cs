@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using PPSharp.Diagnostics;
 using PPSharp.Discovery;
 using PPSharp.Internal;
 using PPSharp.Remote;
@@ -243,7 +244,9 @@ public sealed partial class JobServer : IDisposable, IAsyncDisposable
         _groups.Add(job.Group);
         try
         {
-            _scheduler.Enqueue(new JobWorkItem(job, info.Definition, body));
+            var item = new JobWorkItem(job, info.Definition, body);
+            Telemetry.OnSubmitting(item, job);
+            _scheduler.Enqueue(item);
         }
         catch
         {

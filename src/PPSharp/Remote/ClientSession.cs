@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Net.Sockets;
 using MessagePack;
+using PPSharp.Diagnostics;
 using PPSharp.Internal;
 using PPSharp.Protocol;
 using PPSharp.Scheduling;
@@ -32,7 +33,10 @@ internal sealed class ClientSession
     {
         _node = node;
         _peer = socket.RemoteEndPoint?.ToString() ?? "unknown peer";
-        _connection = new FrameConnection(new NetworkStream(socket, ownsSocket: true), Handshake.PreAuthenticationMaxPayload, OnFrame);
+        _connection = new FrameConnection(new NetworkStream(socket, ownsSocket: true), Handshake.PreAuthenticationMaxPayload, OnFrame)
+        {
+            Peer = (socket.RemoteEndPoint as System.Net.IPEndPoint)?.Address.ToString() ?? "client", // the address, not the ephemeral port
+        };
     }
 
     public bool IsAuthenticated => _authenticated;
@@ -240,9 +244,9 @@ internal sealed class ClientSession
             Code = [.. function.Description.Code.Select(c => c with { Path = _node.Cache.PathOf(c.Sha256) })],
         };
         function.Definition = new FunctionDefinition(local.Id, local.ToPayload());
-        foreach ((long clientJobId, byte[] body) in function.Held)
+        foreach ((long clientJobId, byte[] body, string? traceParent) in function.Held)
         {
-            _node.Scheduler.Enqueue(new ForwardedWorkItem(this, clientJobId, _node.NextJobId(), function.Definition, body));
+            _node.Scheduler.Enqueue(new ForwardedWorkItem(this, clientJobId, _node.NextJobId(), function.Definition, body) { TraceParent = traceParent });
         }
 
         function.Held.Clear();
@@ -254,6 +258,7 @@ internal sealed class ClientSession
         long clientJobId = (long)reader.ReadUInt64();
         int functionId = reader.ReadInt32();
         reader.ReadBoolean(); // The node's own workers acknowledge starts to the node, as its scheduler asks.
+        string? traceParent = reader.ReadString(); // Passed on to the worker, so the job's activity nests under the client's.
         byte[] body = payload.Slice(reader.Position).ToArray();
         lock (_gate)
         {
@@ -264,11 +269,11 @@ internal sealed class ClientSession
 
             if (function.Definition is null)
             {
-                function.Held.Add((clientJobId, body)); // Its code is still being uploaded.
+                function.Held.Add((clientJobId, body, traceParent)); // Its code is still being uploaded.
             }
             else
             {
-                _node.Scheduler.Enqueue(new ForwardedWorkItem(this, clientJobId, _node.NextJobId(), function.Definition, body));
+                _node.Scheduler.Enqueue(new ForwardedWorkItem(this, clientJobId, _node.NextJobId(), function.Definition, body) { TraceParent = traceParent });
             }
         }
     }
@@ -292,7 +297,7 @@ internal sealed class ClientSession
         public FunctionDefinition? Definition { get; set; }
 
         /// <summary>Jobs that arrived before the function's assemblies: their client job ids and bodies.</summary>
-        public List<(long ClientJobId, byte[] Body)> Held { get; } = [];
+        public List<(long ClientJobId, byte[] Body, string? TraceParent)> Held { get; } = [];
     }
 }
 
@@ -302,5 +307,9 @@ internal sealed class ForwardedWorkItem(ClientSession session, long clientJobId,
 {
     public ClientSession Session { get; } = session;
 
-    public override void Complete(in WorkOutcome outcome) => Session.Answer(clientJobId, outcome);
+    public override void Complete(in WorkOutcome outcome)
+    {
+        Telemetry.OnCompleted(this, outcome);
+        Session.Answer(clientJobId, outcome);
+    }
 }

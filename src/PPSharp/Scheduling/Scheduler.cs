@@ -1,3 +1,4 @@
+using PPSharp.Diagnostics;
 using PPSharp.Internal;
 
 namespace PPSharp.Scheduling;
@@ -7,7 +8,7 @@ namespace PPSharp.Scheduling;
 /// has the most free slots (local workers first on ties), as soon as one frees up: dynamic load balancing.
 /// Queued jobs cost no thread; all state changes happen under one lock, and outcomes are delivered outside it.
 /// </summary>
-internal sealed class Scheduler
+internal sealed partial class Scheduler
 {
     private readonly Lock _gate = new();
     private readonly Deque<WorkItem> _queue = new();
@@ -19,6 +20,7 @@ internal sealed class Scheduler
     public Scheduler(NodeStatistics statistics)
     {
         _statistics = statistics;
+        TrackForMetrics();
     }
 
     /// <summary>Jobs queued or in flight.</summary>
@@ -50,6 +52,7 @@ internal sealed class Scheduler
             }
 
             _queue.AddLast(item);
+            Telemetry.OnEnqueued(this, item);
             DispatchLocked();
         }
     }
@@ -134,6 +137,7 @@ internal sealed class Scheduler
             if (_closed is null)
             {
                 // Requeued, not failed: these jobs never started on the lost executor.
+                Telemetry.OnRequeued(held.Count, executor);
                 for (int i = held.Count - 1; i >= 0; i--)
                 {
                     _queue.AddFirst(held[i]);
@@ -281,6 +285,7 @@ internal sealed class Scheduler
             }
 
             best.Send(item);
+            Telemetry.OnDispatched(this, item, best);
         }
     }
 }

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics;
 using MessagePack;
 using PPSharp.Protocol;
 
@@ -23,10 +24,20 @@ internal abstract class WorkItem(long id, FunctionDefinition function, ReadOnlyM
     /// <summary>Whether it counted as slow (see <see cref="JobExecutor.SlowInFlight"/>) when it was sent.</summary>
     internal bool SentAsSlow { get; set; }
 
+    /// <summary>When it was made (a <see cref="Stopwatch"/> timestamp): the start of its wait in the queue.</summary>
+    internal long EnqueuedAt { get; } = Stopwatch.GetTimestamp();
+
+    /// <summary>The job's activity on the submitting side, when something listens to the <c>PPSharp</c> source.</summary>
+    internal Activity? Activity { get; set; }
+
+    /// <summary>W3C trace context sent with the job so the worker's activity is the job activity's child; null for none.</summary>
+    internal string? TraceParent { get; set; }
+
     public MessageType Type => MessageType.RunJob;
 
     /// <summary>
-    /// RunJob payload: job id (uint64), function id (int32), whether to acknowledge the start (bool), then the body.
+    /// RunJob payload: job id (uint64), function id (int32), whether to acknowledge the start (bool), trace context
+    /// (W3C traceparent string, or nil), then the body.
     /// Jobs of functions not known to be short ask for the acknowledgement, so that if the worker dies the client knows
     /// whether this job was running (it fails) or had not started (it goes back to the queue).
     /// </summary>
@@ -36,6 +47,7 @@ internal abstract class WorkItem(long id, FunctionDefinition function, ReadOnlyM
         header.Write((ulong)Id);
         header.Write(Function.Id);
         header.Write(SentAsSlow);
+        header.Write(TraceParent);
         header.Flush();
         writer.Write(Body.Span);
     }

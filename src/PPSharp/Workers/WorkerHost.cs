@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Threading.Channels;
 using MessagePack;
+using PPSharp.Diagnostics;
 using PPSharp.Execution;
 using PPSharp.Protocol;
 using PPSharp.Serialization;
@@ -18,7 +19,7 @@ namespace PPSharp.Workers;
 /// </summary>
 internal static class WorkerHost
 {
-    private sealed record IncomingJob(long Id, int FunctionId, bool AcknowledgeStart, byte[] Body);
+    private sealed record IncomingJob(long Id, int FunctionId, bool AcknowledgeStart, string? TraceParent, byte[] Body);
 
     public static void Run(string endpoint, string token)
     {
@@ -59,7 +60,8 @@ internal static class WorkerHost
                     long id = (long)reader.ReadUInt64();
                     int functionId = reader.ReadInt32();
                     bool acknowledge = reader.ReadBoolean();
-                    jobs.Writer.TryWrite(new IncomingJob(id, functionId, acknowledge, payload.Slice(reader.Position).ToArray()));
+                    string? traceParent = reader.ReadString();
+                    jobs.Writer.TryWrite(new IncomingJob(id, functionId, acknowledge, traceParent, payload.Slice(reader.Position).ToArray()));
                     break;
                 case MessageType.Shutdown:
                     shuttingDown = true;
@@ -107,6 +109,7 @@ internal static class WorkerHost
         results.ResetWrittenCount();
         output.Begin();
         long started = Stopwatch.GetTimestamp();
+        using Activity? activity = PPSharpActivities.StartRun(job.TraceParent); // current while the job runs
         Exception? error = null;
         try
         {
