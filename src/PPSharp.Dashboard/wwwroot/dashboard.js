@@ -4,7 +4,7 @@
   "use strict";
   const $ = (id) => document.getElementById(id);
   const windowSeconds = 300;
-  const streamSeconds = 60;
+  const streamSeconds = 60; // the task stream shows at most the last minute, at least ten seconds
   const history = { time: [], queued: [], throughput: [] };
   let tasks = [];
   const colours = new Map();
@@ -65,12 +65,15 @@
     }));
   }
 
+  const openFailures = new Set();
   function drawFailures(failures) {
     const box = $("failures");
     if (!failures.length) { box.innerHTML = '<p class="none">none</p>'; return; }
-    box.replaceChildren(...failures.map((f) => {
+    box.replaceChildren(...failures.map((f, i) => {
       const d = document.createElement("details");
       d.className = "failure";
+      d.open = i === 0 || openFailures.has(f.job);
+      d.addEventListener("toggle", () => { if (d.open) openFailures.add(f.job); else openFailures.delete(f.job); });
       const s = document.createElement("summary");
       s.textContent = `job #${f.job} ${f.function} on ${f.node}: ${f.type}: ${f.message}`;
       const pre = document.createElement("pre");
@@ -93,7 +96,9 @@
     const root = $("task-stream");
     const width = root.clientWidth || 800;
     const now = Date.now();
-    const t0 = now - streamSeconds * 1000;
+    const earliest = tasks.reduce((m, t) => Math.min(m, t.start), now);
+    const span = Math.min(streamSeconds * 1000, Math.max(10000, (now - earliest) * 1.15));
+    const t0 = now - span;
     const shown = tasks.filter((t) => t.end >= t0);
     const lanes = [...new Set([...lastWorkers.filter((w) => w.pid).map((w) => w.name), ...shown.map((t) => t.lane)])].sort();
     const laneHeight = 18, left = 130, top = 4;
@@ -118,8 +123,9 @@
       svg("title", {}, rect).textContent = `job #${t.job} ${t.function}: ${(t.end - t.start).toFixed(1)} ms${t.failed ? " (failed)" : ""}`;
     }
     const axisY = top + lanes.length * laneHeight + 13;
-    for (let s = 0; s <= streamSeconds; s += 10) {
-      svg("text", { x: x(t0 + s * 1000) - 8, y: axisY, class: "axis" }, root).textContent = s === streamSeconds ? "now" : `-${streamSeconds - s}s`;
+    const step = span > 30000 ? 10000 : span > 15000 ? 5000 : 2000;
+    for (let ago = 0; ago <= span; ago += step) {
+      svg("text", { x: x(now - ago), y: axisY, class: "axis", "text-anchor": ago === 0 ? "end" : "middle" }, root).textContent = ago === 0 ? "now" : `-${ago / 1000}s`;
     }
     const fns = [...new Set(shown.map((t) => t.function))];
     $("legend").replaceChildren(...fns.map((f) => { const s = document.createElement("span"); s.style.setProperty("--c", colourOf(f)); s.textContent = f; return s; }));
