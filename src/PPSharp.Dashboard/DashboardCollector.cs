@@ -174,6 +174,11 @@ internal sealed class DashboardCollector : IJobObserver, IDisposable
             SchedulerSnapshot snapshot = _scheduler.Observe();
             long now = Environment.TickCount64;
             var workers = snapshot.Executors.Select(e => Describe(e, now)).ToList();
+            foreach (int gone in _cpu.Keys.Except(workers.Select(w => w.Pid)).ToArray())
+            {
+                _cpu.Remove(gone); // a worker that exited or was replaced
+            }
+
             long finished = Interlocked.Read(ref _completed) + Interlocked.Read(ref _failed);
             var sample = new Sample(
                 DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0,
@@ -209,9 +214,9 @@ internal sealed class DashboardCollector : IJobObserver, IDisposable
             };
             Volatile.Write(ref _state, JsonSerializer.Serialize(state, Json.Options));
         }
-        catch (ObjectDisposedException)
+        catch (Exception ex) when (ex is ObjectDisposedException or InvalidOperationException or IOException)
         {
-            return; // the server was disposed under the sampler
+            return; // the server was disposed under the sampler, or a worker went away mid-read: skip this sample
         }
         finally
         {

@@ -24,7 +24,7 @@ internal static class Telemetry
     /// <summary>A job entered a scheduler's queue (called under its lock).</summary>
     public static void OnEnqueued(Scheduler scheduler, WorkItem item)
     {
-        PPSharpMetrics.OnEnqueued();
+        PPSharpMetrics.OnEnqueued(item);
         foreach (IJobObserver observer in JobEvents.Observers)
         {
             observer.OnEnqueued(scheduler, item);

@@ -24,8 +24,8 @@ internal abstract class WorkItem(long id, FunctionDefinition function, ReadOnlyM
     /// <summary>Whether it counted as slow (see <see cref="JobExecutor.SlowInFlight"/>) when it was sent.</summary>
     internal bool SentAsSlow { get; set; }
 
-    /// <summary>When it was made (a <see cref="Stopwatch"/> timestamp): the start of its wait in the queue.</summary>
-    internal long EnqueuedAt { get; } = Stopwatch.GetTimestamp();
+    /// <summary>When it was queued (a <see cref="Stopwatch"/> timestamp), only while the queue-wait histogram is listened to; else 0.</summary>
+    internal long EnqueuedAt { get; set; }
 
     /// <summary>The job's activity on the submitting side, when something listens to the <c>PPSharp</c> source.</summary>
     internal Activity? Activity { get; set; }
