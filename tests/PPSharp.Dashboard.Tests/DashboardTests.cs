@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using PPSharp.Tests.Server;
 
 namespace PPSharp.Dashboard.Tests;
 
@@ -39,6 +40,36 @@ public sealed class DashboardTests
         Assert.All(failures, f => Assert.Equal(typeof(DivideByZeroException).FullName, f.GetProperty("type").GetString()));
         Assert.All(failures, f => Assert.Contains("Ratio", f.GetProperty("stackTrace").GetString(), StringComparison.Ordinal));
         Assert.Contains("Job execution statistics:", state.GetProperty("stats").GetString(), StringComparison.Ordinal);
+        Assert.DoesNotContain(Secret, raw, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Dashboard_ShowsAPpserverNodeWithItsWorkers_AndItsJobsOnTheNodesLanes()
+    {
+        using PpServerProcess node = PpServerProcess.Start(["-p", "0", "-i", "127.0.0.1", "-w", "2", "-s", Secret]);
+        int port = await node.WaitForListeningAsync();
+        string name = $"127.0.0.1:{port}";
+        using var server = new JobServer(0, ppservers: [name], secret: Secret);
+        await using JobServerDashboard dashboard = server.StartDashboard(port: 0);
+        using var http = new HttpClient { Timeout = Bounds.Hang };
+        await using DashboardEvents events = await DashboardEvents.OpenAsync(http, dashboard.Url);
+
+        await Enumerable.Range(0, 4).Select(_ => server.Submit(Jobs.Crunch, 20)).AllWithin();
+
+        var tasks = new List<JsonElement>();
+        (JsonElement message, string raw) = await events.ReadUntilAsync(m =>
+        {
+            tasks.AddRange(m.GetProperty("tasks").EnumerateArray());
+            return m.GetProperty("state").GetProperty("completed").GetInt64() == 4 && tasks.Count == 4;
+        });
+
+        JsonElement state = message.GetProperty("state");
+        Assert.Equal([name], state.GetProperty("nodes").EnumerateArray().Select(n => n.GetString()));
+        JsonElement row = Assert.Single(state.GetProperty("workers").EnumerateArray());
+        Assert.Equal(name, row.GetProperty("node").GetString());
+        Assert.Equal(2, row.GetProperty("capacity").GetInt32());
+        Assert.Equal(2, state.GetProperty("workerCount").GetInt32());
+        Assert.All(tasks, t => Assert.StartsWith($"{name} #", t.GetProperty("lane").GetString(), StringComparison.Ordinal));
         Assert.DoesNotContain(Secret, raw, StringComparison.Ordinal);
     }
 
