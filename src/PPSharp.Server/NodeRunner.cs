@@ -67,6 +67,16 @@ internal static class NodeRunner
             await output.WriteLineAsync($"ppserver listening on {node.LocalEndPoint} with {settings.Workers} workers");
             await output.FlushAsync();
 
+            await using MetricsEndpoint? metrics = settings.MetricsPort is int metricsPort
+                ? await MetricsEndpoint.StartAsync(settings.MetricsInterface, metricsPort, () => !stopping.IsCancellationRequested)
+                : null;
+            if (metrics is not null)
+            {
+                // Printed after the "listening on" line, which scripts read first; keep its wording too.
+                await output.WriteLineAsync($"ppserver metrics on {metrics.Address}");
+                await output.FlushAsync();
+            }
+
             Task idle = node.Idle;
             Task first = await Task.WhenAny(stopSignal.Task, idle);
             if (first == idle)

@@ -23,8 +23,8 @@ internal sealed class ServerCommandLine
             // A value option may be repeated and the last one wins, as with ppft's getopt loop; each occurrence
             // takes exactly one token, so "-p 1 2" is still an error.
             Option option = setting.IsFlag
-                ? new Option<bool>(setting.LongName, setting.ShortName) { Description = setting.Help }
-                : new Option<string[]>(setting.LongName, setting.ShortName)
+                ? new Option<bool>(setting.LongName, setting.Aliases) { Description = setting.Help }
+                : new Option<string[]>(setting.LongName, setting.Aliases)
                 {
                     Description = setting.Help,
                     HelpName = setting.ArgumentName,
@@ -57,7 +57,7 @@ internal sealed class ServerCommandLine
             // With repeats allowed, "-p 1 -p" satisfies the option's arity; each occurrence still needs its value.
             if (!setting.IsFlag && parsed.GetResult(option) is { } result && result.Tokens.Count > 0 && result.IdentifierTokenCount > result.Tokens.Count)
             {
-                errors.Add($"Required argument missing for option: '{setting.ShortName}' (given {result.IdentifierTokenCount} times with {result.Tokens.Count} values).");
+                errors.Add($"Required argument missing for option: '{setting.ShortName ?? setting.LongName}' (given {result.IdentifierTokenCount} times with {result.Tokens.Count} values).");
             }
         }
 
@@ -98,12 +98,13 @@ internal sealed class ServerCommandLine
         writer.WriteLine($"PPSharp network node, ppft's ppserver (ppserver {version}, protocol {ServerSettings.SupportedProtocol})");
         writer.WriteLine("Usage: ppserver [-hdar] [-f format] [-n proto] [-c config_path] [-i interface] [-b broadcast]");
         writer.WriteLine("                [-p port] [-w nworkers] [-s secret] [-t seconds] [-k seconds] [-P pid_file]");
+        writer.WriteLine("                [--metrics-port port] [--metrics-interface interface]");
         writer.WriteLine();
         writer.WriteLine("Options:");
         WriteOption(writer, "-h, --help", "this help message");
         foreach (Setting setting in Setting.All)
         {
-            string names = $"{setting.ShortName}, {setting.LongName}" + (setting.IsFlag ? string.Empty : " " + setting.ArgumentName);
+            string names = (setting.ShortName is null ? setting.LongName : $"{setting.ShortName}, {setting.LongName}") + (setting.IsFlag ? string.Empty : " " + setting.ArgumentName);
             WriteOption(writer, names, setting.Help);
         }
 

@@ -57,6 +57,12 @@ internal sealed record ServerSettings
     /// <summary>The pid file, as a full path; null for none.</summary>
     public string? PidFile { get; init; }
 
+    /// <summary>The port of the /metrics and /healthz endpoint (<c>--metrics-port</c>); null for none.</summary>
+    public int? MetricsPort { get; init; }
+
+    /// <summary>Where the metrics endpoint listens: loopback unless told otherwise.</summary>
+    public IPAddress MetricsInterface { get; init; } = IPAddress.Loopback;
+
     /// <summary>Things worth telling that did not stop the node (unknown config keys), logged once logging is up.</summary>
     public IReadOnlyList<string> Warnings { get; init; } = [];
 

@@ -7,9 +7,9 @@ namespace PPSharp.Server;
 /// </summary>
 internal sealed class Setting
 {
-    private Setting(char shortName, string longName, string? argumentName, string? section, string? key, string help)
+    private Setting(char? shortName, string longName, string? argumentName, string? section, string? key, string help)
     {
-        ShortName = "-" + shortName;
+        ShortName = shortName is null ? null : "-" + shortName;
         LongName = "--" + longName;
         ArgumentName = argumentName;
         Section = section;
@@ -17,8 +17,11 @@ internal sealed class Setting
         Help = help;
     }
 
-    /// <summary>ppft's one-letter option, with its dash (<c>-p</c>).</summary>
-    public string ShortName { get; }
+    /// <summary>ppft's one-letter option, with its dash (<c>-p</c>); null for PPSharp's own long-only options.</summary>
+    public string? ShortName { get; }
+
+    /// <summary>The names other than <see cref="LongName"/>: the one-letter option, if any.</summary>
+    public string[] Aliases => ShortName is null ? [] : [ShortName];
 
     /// <summary>The long form, with its dashes (<c>--port</c>).</summary>
     public string LongName { get; }
@@ -38,7 +41,7 @@ internal sealed class Setting
     public bool IsFlag => ArgumentName is null;
 
     /// <summary>How error messages name the option: <c>-p/--port</c>.</summary>
-    public string OptionNames => $"{ShortName}/{LongName}";
+    public string OptionNames => ShortName is null ? LongName : $"{ShortName}/{LongName}";
 
     /// <summary>How error messages name the config key: <c>[network] port</c>.</summary>
     public string IniName => $"[{Section}] {Key}";
@@ -71,9 +74,15 @@ internal sealed class Setting
     public static readonly Setting PidFile = new('P', "pid-file", "pid_file", "general", "pid_file",
         "file to write the process id to (removed at exit)");
 
+    // PPSharp's own: Prometheus metrics and a health probe over HTTP, for operators.
+    public static readonly Setting MetricsPort = new(null, "metrics-port", "port", "network", "metrics_port",
+        "serve Prometheus metrics at /metrics and a health probe at /healthz on this port (0 picks a free port)");
+    public static readonly Setting MetricsInterface = new(null, "metrics-interface", "interface", "network", "metrics_interface",
+        "interface the metrics endpoint listens on (default 127.0.0.1)");
+
     public static IReadOnlyList<Setting> All { get; } =
     [
         Debug, LogFormat, AutoDiscovery, Restart, Proto, Config, Interface, Broadcast, Port, Workers, Secret, Timeout,
-        SocketTimeout, PidFile,
+        SocketTimeout, PidFile, MetricsPort, MetricsInterface,
     ];
 }

@@ -67,6 +67,8 @@ internal static class SettingsLoader
             IdleTimeout = Given(Setting.Timeout) is { } t ? ParseSeconds(t) : null,
             SocketTimeout = Given(Setting.SocketTimeout) is { } k ? ParseSeconds(k) : null,
             PidFile = Given(Setting.PidFile) is { } pid ? FullPath(pid) : null,
+            MetricsPort = Given(Setting.MetricsPort) is { } mp ? ParseInt(mp, 0, IPEndPoint.MaxPort) : null,
+            MetricsInterface = Given(Setting.MetricsInterface) is { } mi ? ParseInterface(mi) : IPAddress.Loopback,
             Warnings = warnings,
         };
     }

@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
+using PPSharp.Diagnostics;
 using PPSharp.Internal;
 using PPSharp.Scheduling;
 
@@ -376,5 +377,9 @@ public readonly struct JobAwaiter<T> : ICriticalNotifyCompletion
 /// <summary>The scheduler's view of a <see cref="Job"/>.</summary>
 internal sealed class JobWorkItem(Job job, FunctionDefinition function, byte[] body, WorkSettings settings) : WorkItem(job.Id, function, body, settings)
 {
-    public override void Complete(in WorkOutcome outcome) => job.Complete(outcome);
+    public override void Complete(in WorkOutcome outcome)
+    {
+        Telemetry.OnCompleted(this, outcome);
+        job.Complete(outcome);
+    }
 }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using PPSharp.Diagnostics;
 using PPSharp.Discovery;
 using PPSharp.Internal;
 using PPSharp.Remote;
@@ -279,6 +280,7 @@ public sealed partial class JobServer : IDisposable, IAsyncDisposable
         _unfinished[job.Id] = job;
         try
         {
+            Telemetry.OnSubmitting(item, job);
             _scheduler.Enqueue(item);
         }
         catch

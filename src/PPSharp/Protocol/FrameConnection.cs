@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Threading.Channels;
+using PPSharp.Diagnostics;
 
 namespace PPSharp.Protocol;
 
@@ -54,6 +55,9 @@ internal sealed class FrameConnection : IAsyncDisposable
         get => _maxPayload;
         set => _maxPayload = value;
     }
+
+    /// <summary>Who is at the other end, for the byte counts of the <c>PPSharp</c> meter: "local", or a node or client address.</summary>
+    public string Peer { get; init; } = "local";
 
     /// <summary>Completes when the connection has ended: <see langword="null"/> for a clean end of stream, else the reason.</summary>
     public Task<Exception?> Completion => _completion.Task;
@@ -121,6 +125,7 @@ internal sealed class FrameConnection : IAsyncDisposable
                     _onFrame(type, payload);
                 }
 
+                PPSharpMetrics.OnBytes(result.Buffer.Length - buffer.Length, Peer, sent: false);
                 _reader.AdvanceTo(buffer.Start, buffer.End);
                 if (result.IsCompleted)
                 {
@@ -154,6 +159,7 @@ internal sealed class FrameConnection : IAsyncDisposable
             {
                 // Drain everything queued into the pipe, then flush once: many small frames per system call.
                 FlushedFrame? waiting = null;
+                long before = _counter.Written;
                 while (queue.TryRead(out IOutgoingFrame? frame))
                 {
                     FrameCodec.Write(_counter, frame, _maxPayload);
@@ -170,6 +176,7 @@ internal sealed class FrameConnection : IAsyncDisposable
                 }
 
                 await _writer.FlushAsync(_closing.Token).ConfigureAwait(false);
+                PPSharpMetrics.OnBytes(_counter.Written - before, Peer, sent: true);
                 waiting?.Written.TrySetResult();
             }
 

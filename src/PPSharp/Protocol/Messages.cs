@@ -53,14 +53,14 @@ internal static class Messages
     }
 
     /// <summary>
-    /// RunJob's header: <c>job id (uint64), function id, flags, time limit in ms (0: none), chunk size (0: one call)</c>,
-    /// then the body as is: the target, then the arguments (for a chunk: the target, then each item's arguments).
+    /// RunJob's header: <c>job id (uint64), function id, flags, time limit in ms (0: none), chunk size (0: one call),
+    /// trace context (W3C traceparent string, or nil)</c>, then the body as is: the target, then the arguments (for a chunk: the target, then each item's arguments).
     /// </summary>
     /// <remarks>
     /// The client writes it; a node reads it and writes its own (its job id) in front of the same body bytes; the worker
     /// reads it. The body is never decoded on the way.
     /// </remarks>
-    public readonly record struct RunJob(long JobId, int FunctionId, RunFlags Flags, long TimeoutMilliseconds, int ChunkSize)
+    public readonly record struct RunJob(long JobId, int FunctionId, RunFlags Flags, long TimeoutMilliseconds, int ChunkSize, string? TraceParent = null)
     {
         public void Write(IBufferWriter<byte> buffer)
         {
@@ -70,6 +70,7 @@ internal static class Messages
             writer.Write((int)Flags);
             writer.Write(TimeoutMilliseconds);
             writer.Write(ChunkSize);
+            writer.Write(TraceParent);
             writer.Flush();
         }
 
@@ -79,7 +80,7 @@ internal static class Messages
             try
             {
                 var reader = new MessagePackReader(payload);
-                var header = new RunJob((long)reader.ReadUInt64(), reader.ReadInt32(), (RunFlags)reader.ReadInt32(), reader.ReadInt64(), reader.ReadInt32());
+                var header = new RunJob((long)reader.ReadUInt64(), reader.ReadInt32(), (RunFlags)reader.ReadInt32(), reader.ReadInt64(), reader.ReadInt32(), reader.ReadString());
                 if (header.TimeoutMilliseconds < 0 || header.ChunkSize < 0)
                 {
                     throw new ProtocolException("a RunJob with a negative time limit or chunk size.");

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Net.Sockets;
 using MessagePack;
+using PPSharp.Diagnostics;
 using PPSharp.Internal;
 using PPSharp.Protocol;
 using PPSharp.Scheduling;
@@ -33,7 +34,10 @@ internal sealed class ClientSession
     {
         _node = node;
         _peer = socket.RemoteEndPoint?.ToString() ?? "unknown peer";
-        _connection = new FrameConnection(new NetworkStream(socket, ownsSocket: true), Handshake.PreAuthenticationMaxPayload, OnFrame);
+        _connection = new FrameConnection(new NetworkStream(socket, ownsSocket: true), Handshake.PreAuthenticationMaxPayload, OnFrame)
+        {
+            Peer = (socket.RemoteEndPoint as System.Net.IPEndPoint)?.Address.ToString() ?? "client", // the address, not the ephemeral port
+        };
     }
 
     public bool IsAuthenticated => _authenticated;
@@ -285,7 +289,10 @@ internal sealed class ClientSession
 
     private void EnqueueLocked(Messages.RunJob header, FunctionDefinition definition, byte[] body)
     {
-        var item = new ForwardedWorkItem(this, header.JobId, _node.NextJobId(), definition, body, new WorkSettings(0, header.TimeoutMilliseconds, 0, header.ChunkSize));
+        var item = new ForwardedWorkItem(this, header.JobId, _node.NextJobId(), definition, body, new WorkSettings(0, header.TimeoutMilliseconds, 0, header.ChunkSize))
+        {
+            TraceParent = header.TraceParent, // passed on to the worker, so the job's activity nests under the client's
+        };
         _jobs[header.JobId] = item;
         _node.Scheduler.Enqueue(item);
     }
@@ -379,7 +386,11 @@ internal sealed class ForwardedWorkItem(ClientSession session, long clientJobId,
     /// <summary>Each client takes its turn in the node's queue, so one client's backlog never starves another's.</summary>
     public override object? Owner => Session;
 
-    public override void Complete(in WorkOutcome outcome) => Session.Answer(clientJobId, outcome);
+    public override void Complete(in WorkOutcome outcome)
+    {
+        Telemetry.OnCompleted(this, outcome);
+        Session.Answer(clientJobId, outcome);
+    }
 
     public override void OnStarted() => Session.Started(clientJobId);
 }

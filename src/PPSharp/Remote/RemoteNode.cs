@@ -130,7 +130,7 @@ internal sealed class RemoteNode : JobExecutor, IAsyncDisposable
         await client.ConnectAsync(_host, _port, connectTimeout.Token).ConfigureAwait(false);
 
         var session = new ConnectionState(Handshake.NewNonce());
-        var connection = new FrameConnection(client.GetStream(), Handshake.PreAuthenticationMaxPayload, (type, payload) => OnFrame(session, type, payload));
+        var connection = new FrameConnection(client.GetStream(), Handshake.PreAuthenticationMaxPayload, (type, payload) => OnFrame(session, type, payload)) { Peer = Node };
         _connection = connection;
         connection.Start();
         connection.Send(Handshake.Hello(Handshake.ClientRole, session.ClientNonce));

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using PPSharp.Diagnostics;
 using PPSharp.Protocol;
 
 namespace PPSharp.Scheduling;
@@ -15,7 +16,7 @@ namespace PPSharp.Scheduling;
 /// <see cref="JobExecutor.InFlight"/> under the lock exactly once (answered, revoked, or lost with its executor), and only
 /// the path that removed it completes it or puts it back in the queue, so each job is delivered exactly once.
 /// </remarks>
-internal sealed class Scheduler
+internal sealed partial class Scheduler
 {
     private readonly Lock _gate = new();
     private readonly JobQueue _queue = new();
@@ -28,6 +29,7 @@ internal sealed class Scheduler
     {
         _statistics = statistics;
         CancelGracePeriod = cancelGracePeriod;
+        TrackForMetrics();
     }
 
     /// <summary>How long a cancelled running job may take to end by itself before its worker process is stopped.</summary>
@@ -62,6 +64,7 @@ internal sealed class Scheduler
             }
 
             _queue.AddLast(item);
+            Telemetry.OnEnqueued(this, item);
             DispatchLocked();
         }
     }
@@ -259,6 +262,7 @@ internal sealed class Scheduler
             }
 
             bool nodeLost = blame is null && executor.Priority > 0;
+            Telemetry.OnRequeued(held.Count, executor);
             for (int i = held.Count - 1; i >= 0; i--)
             {
                 WorkItem item = held[i];
@@ -572,6 +576,7 @@ internal sealed class Scheduler
         }
 
         executor.Send(item);
+        Telemetry.OnDispatched(this, item, executor);
     }
 
     /// <summary>

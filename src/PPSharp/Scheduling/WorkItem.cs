@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics;
 using PPSharp.Protocol;
 
 namespace PPSharp.Scheduling;
@@ -52,12 +53,21 @@ internal abstract class WorkItem(long id, FunctionDefinition function, ReadOnlyM
     /// <summary>When its executor said it started (Stopwatch ticks), or 0.</summary>
     internal long StartedAt { get; set; }
 
+    /// <summary>When it was queued (a <see cref="Stopwatch"/> timestamp), only while the queue-wait histogram is listened to; else 0.</summary>
+    internal long EnqueuedAt { get; set; }
+
+    /// <summary>The job's activity on the submitting side, when something listens to the <c>PPSharp</c> source.</summary>
+    internal Activity? Activity { get; set; }
+
+    /// <summary>W3C trace context sent with the job so the worker's activity is the job activity's child; null for none.</summary>
+    internal string? TraceParent { get; set; }
+
     public MessageType Type => MessageType.RunJob;
 
     /// <summary>A RunJob frame: the header (<see cref="Messages.RunJob"/>), then the body as it is.</summary>
     public void WritePayload(IBufferWriter<byte> writer)
     {
-        new Messages.RunJob(Id, Function.Id, AcknowledgeStart ? Messages.RunFlags.AcknowledgeStart : Messages.RunFlags.None, Settings.TimeoutMilliseconds, Settings.ChunkSize).Write(writer);
+        new Messages.RunJob(Id, Function.Id, AcknowledgeStart ? Messages.RunFlags.AcknowledgeStart : Messages.RunFlags.None, Settings.TimeoutMilliseconds, Settings.ChunkSize, TraceParent).Write(writer);
         writer.Write(Body.Span);
     }
 

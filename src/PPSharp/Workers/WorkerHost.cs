@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Diagnostics;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
+using PPSharp.Diagnostics;
 using PPSharp.Execution;
 using PPSharp.Protocol;
 using PPSharp.Serialization;
@@ -149,6 +150,7 @@ internal static class WorkerHost
         results.ResetWrittenCount();
         output.Begin();
         long started = Stopwatch.GetTimestamp();
+        using Activity? activity = PPSharpActivities.StartRun(job.Header.TraceParent); // current while the job runs
         Exception? error = null;
         JobToken.Current = job.Token;
         try
