@@ -50,6 +50,9 @@ internal static partial class Log
     [LoggerMessage(23, LogLevel.Warning, "Authentication failed from {Peer}: {Reason}")]
     public static partial void AuthenticationFailed(ILogger logger, string peer, string reason);
 
+    [LoggerMessage(91, LogLevel.Warning, "{Count} more authentication failures from {Addresses} addresses in the last {Seconds} s (the last from {Last})")]
+    public static partial void AuthenticationFailuresSummarized(ILogger logger, int count, int addresses, double seconds, string last);
+
     [LoggerMessage(24, LogLevel.Information, "Client {Peer} connected")]
     public static partial void ClientConnected(ILogger logger, string peer);
 

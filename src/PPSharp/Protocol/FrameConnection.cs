@@ -28,6 +28,8 @@ internal sealed class FrameConnection : IAsyncDisposable
 
     private readonly FrameHandler _onFrame;
     private volatile int _maxPayload;
+    private volatile FrameOpener? _opener;
+    private FrameSealer? _sealer; // the write loop's own
     private readonly CancellationTokenSource _closing = new();
     private readonly TaskCompletionSource<Exception?> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task? _readLoop;
@@ -53,6 +55,25 @@ internal sealed class FrameConnection : IAsyncDisposable
     {
         get => _maxPayload;
         set => _maxPayload = value;
+    }
+
+    /// <summary>
+    /// From the next frame read on, every incoming frame must be sealed with <paramref name="opener"/>'s key (see
+    /// <see cref="FrameProtection"/>). Called on the read loop, or while the peer cannot send (mid-handshake).
+    /// </summary>
+    public void ProtectReceiving(FrameOpener opener) => _opener = opener;
+
+    /// <summary>Every frame queued after this call goes out sealed with <paramref name="sealer"/>'s key; those before, as they are.</summary>
+    public void ProtectSending(FrameSealer sealer) => _outgoing.Writer.TryWrite(new StartSealing(sealer));
+
+    /// <summary>A marker in the send queue: the write loop seals from here on.</summary>
+    private sealed class StartSealing(FrameSealer sealer) : IOutgoingFrame
+    {
+        public FrameSealer Sealer => sealer;
+
+        public MessageType Type => MessageType.Error;
+
+        public void WritePayload(IBufferWriter<byte> writer) => throw new InvalidOperationException("Not a frame.");
     }
 
     /// <summary>Completes when the connection has ended: <see langword="null"/> for a clean end of stream, else the reason.</summary>
@@ -116,9 +137,16 @@ internal sealed class FrameConnection : IAsyncDisposable
             {
                 ReadResult result = await _reader.ReadAsync(_closing.Token).ConfigureAwait(false);
                 ReadOnlySequence<byte> buffer = result.Buffer;
-                while (FrameCodec.TryRead(ref buffer, _maxPayload, out MessageType type, out ReadOnlySequence<byte> payload))
+                while (FrameCodec.TryRead(ref buffer, ReadLimit(), out MessageType type, out ReadOnlySequence<byte> payload))
                 {
-                    _onFrame(type, payload);
+                    if (_opener is not { } opener)
+                    {
+                        _onFrame(type, payload);
+                        continue;
+                    }
+
+                    using FrameOpener.Opened opened = opener.Open(type, payload);
+                    _onFrame(type, opened.Payload);
                 }
 
                 _reader.AdvanceTo(buffer.Start, buffer.End);
@@ -144,6 +172,9 @@ internal sealed class FrameConnection : IAsyncDisposable
         Close(reason);
     }
 
+    /// <summary>A sealed frame carries its tag on top of the payload limit.</summary>
+    private int ReadLimit() => _opener is null ? _maxPayload : (int)Math.Min(int.MaxValue, (long)_maxPayload + FrameProtection.TagSize);
+
     private async Task WriteLoopAsync()
     {
         Exception? reason = null;
@@ -156,7 +187,21 @@ internal sealed class FrameConnection : IAsyncDisposable
                 FlushedFrame? waiting = null;
                 while (queue.TryRead(out IOutgoingFrame? frame))
                 {
-                    FrameCodec.Write(_counter, frame, _maxPayload);
+                    if (frame is StartSealing start)
+                    {
+                        _sealer = start.Sealer;
+                        continue;
+                    }
+
+                    if (_sealer is null)
+                    {
+                        FrameCodec.Write(_counter, frame, _maxPayload);
+                    }
+                    else
+                    {
+                        _sealer.Write(_writer, frame, _maxPayload);
+                    }
+
                     if (frame is FlushedFrame flushed)
                     {
                         waiting = flushed;
@@ -221,5 +266,7 @@ internal sealed class FrameConnection : IAsyncDisposable
         }
 
         _closing.Dispose();
+        _opener?.Dispose();
+        _sealer?.Dispose();
     }
 }

@@ -10,7 +10,7 @@ namespace PPSharp.Protocol;
 internal static class Messages
 {
     /// <summary>Bumped on any incompatible change of frames or payloads; both ends check it in the first frame.</summary>
-    public const int ProtocolVersion = 2;
+    public const int ProtocolVersion = 3;
 
     /// <summary>
     /// This build of PPSharp (its module version id). A local worker must run the very same build as its job server;

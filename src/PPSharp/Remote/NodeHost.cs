@@ -42,6 +42,7 @@ internal sealed class NodeHost : IAsyncDisposable
         _logger = (options.LoggerFactory ?? NullLoggerFactory.Instance).CreateLogger("PPSharp.Node");
         _scheduler = new Scheduler(_statistics);
         Cache = new AssemblyCache(options.CacheDirectory);
+        Guard = new AuthGuard(options.Secret ?? string.Empty, _logger);
     }
 
     /// <summary>Where the node listens, once started (the real port when <see cref="NodeHostOptions.Port"/> was 0).</summary>
@@ -53,6 +54,9 @@ internal sealed class NodeHost : IAsyncDisposable
     public int Workers => _pool?.Target ?? 0;
 
     internal AssemblyCache Cache { get; }
+
+    /// <summary>The node's salt and derived secret, and the slowing-down and logging of failed handshakes.</summary>
+    internal AuthGuard Guard { get; }
 
     internal Scheduler Scheduler => _scheduler;
 
@@ -132,6 +136,7 @@ internal sealed class NodeHost : IAsyncDisposable
         }
 
         _idle.TrySetResult();
+        Guard.Dispose();
         Log.NodeStopped(_logger);
     }
 
