@@ -71,9 +71,13 @@ internal sealed class Setting
     public static readonly Setting PidFile = new('P', "pid-file", "pid_file", "general", "pid_file",
         "file to write the process id to (removed at exit)");
 
+    // PPSharp's own.
+    public static readonly Setting CacheSize = new('C', "cache-size", "MiB", "general", "cache_size",
+        "most MiB of uploaded assemblies to keep cached; the least recently used go first (default " + (Remote.NodeHostOptions.DefaultCacheSizeLimit >> 20) + ")");
+
     public static IReadOnlyList<Setting> All { get; } =
     [
         Debug, LogFormat, AutoDiscovery, Restart, Proto, Config, Interface, Broadcast, Port, Workers, Secret, Timeout,
-        SocketTimeout, PidFile,
+        SocketTimeout, PidFile, CacheSize,
     ];
 }

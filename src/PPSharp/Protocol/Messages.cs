@@ -87,7 +87,7 @@ internal static class Messages
                 ? new PPSharp.Scheduling.WorkOutcome(PPSharp.Scheduling.OutcomeKind.Succeeded, node, elapsed, output, Result: payload.Slice(reader.Position).ToArray())
                 : new PPSharp.Scheduling.WorkOutcome(PPSharp.Scheduling.OutcomeKind.Failed, node, elapsed, output, ErrorType: reader.ReadString(), ErrorMessage: reader.ReadString(), ErrorStackTrace: reader.ReadString()));
         }
-        catch (Exception ex) when (ex is MessagePackSerializationException or EndOfStreamException)
+        catch (Exception ex) when (Malformed.Is(ex))
         {
             throw new ProtocolException($"a malformed {type} payload: {ex.Message}");
         }

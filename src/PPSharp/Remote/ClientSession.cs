@@ -246,9 +246,20 @@ internal sealed class ClientSession
         var reader = new MessagePackReader(payload);
         string sha = reader.ReadString() ?? throw new ProtocolException("an assembly upload without a hash.");
         ReadOnlySequence<byte> content = reader.ReadBytes() ?? throw new ProtocolException("an assembly upload without content.");
-        if (!_node.Cache.TryAdd(sha, content.ToArray()))
+        lock (_gate)
         {
-            throw new ProtocolException($"the uploaded assembly does not match its SHA-256 {sha}.");
+            if (!_requested.Remove(sha))
+            {
+                throw new ProtocolException($"an upload of {sha}, which this node did not ask for.");
+            }
+        }
+
+        switch (_node.Cache.TryAdd(sha, content.IsSingleSegment ? content.FirstSpan : content.ToArray()))
+        {
+            case AssemblyCache.AddResult.HashMismatch:
+                throw new ProtocolException($"the uploaded assembly does not match its SHA-256 {sha}.");
+            case AssemblyCache.AddResult.OverQuota:
+                throw new ProtocolException($"the uploaded assembly {sha} ({content.Length} bytes) is larger than this node's whole cache quota ({_node.Cache.Limit} bytes).");
         }
 
         Log.AssemblyReceived(_node.Logger, sha, content.Length, _peer);

@@ -70,7 +70,7 @@ internal static class Handshake
                 throw new ProtocolException("a malformed hello.");
             }
         }
-        catch (Exception ex) when (ex is MessagePackSerializationException or EndOfStreamException or OverflowException)
+        catch (Exception ex) when (Malformed.Is(ex))
         {
             throw new ProtocolException("a malformed hello.");
         }
@@ -98,7 +98,7 @@ internal static class Handshake
             byte[]? proof = reader.ReadBytes()?.ToArray();
             return reader.End && proof is { Length: ProofSize } ? proof : null;
         }
-        catch (Exception ex) when (ex is MessagePackSerializationException or EndOfStreamException or OverflowException)
+        catch (Exception ex) when (Malformed.Is(ex))
         {
             return null;
         }
@@ -129,7 +129,7 @@ internal static class Handshake
             var reader = new MessagePackReader(payload);
             return reader.ReadString() ?? "no reason given";
         }
-        catch (Exception ex) when (ex is MessagePackSerializationException or EndOfStreamException)
+        catch (Exception ex) when (Malformed.Is(ex))
         {
             return "no reason given";
         }

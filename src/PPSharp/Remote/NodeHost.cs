@@ -41,7 +41,7 @@ internal sealed class NodeHost : IAsyncDisposable
         _options = options;
         _logger = (options.LoggerFactory ?? NullLoggerFactory.Instance).CreateLogger("PPSharp.Node");
         _scheduler = new Scheduler(_statistics);
-        Cache = new AssemblyCache(options.CacheDirectory);
+        Cache = new AssemblyCache(options.CacheDirectory, options.CacheSizeLimit, _logger, HashesInUse);
         Guard = new AuthGuard(options.Secret ?? string.Empty, _logger);
     }
 
@@ -147,6 +147,15 @@ internal sealed class NodeHost : IAsyncDisposable
     internal long NextJobId() => Interlocked.Increment(ref _nextJobId);
 
     internal ILogger Logger => _logger;
+
+    /// <summary>The assemblies connected clients' functions use: the cache never evicts them.</summary>
+    private HashSet<string> HashesInUse()
+    {
+        lock (_gate)
+        {
+            return _sessions.SelectMany(s => s.CodeSets).SelectMany(set => set.Split(',')).ToHashSet(StringComparer.OrdinalIgnoreCase);
+        }
+    }
 
     internal void OnAuthenticated(ClientSession session)
     {

@@ -129,6 +129,24 @@ internal static class WorkerHost
             return new Messages.JobSucceeded(job.Id, elapsed, text, value);
         }
 
-        return new Messages.JobFailed(job.Id, elapsed, text, error.GetType().FullName ?? error.GetType().Name, error.Message, error.StackTrace ?? error.ToString());
+        // A job's exception is the job's own code: its Message, StackTrace or ToString may throw too. Whatever can be
+        // read is sent; nothing it throws reaches the worker.
+        string type = Read(() => error.GetType().FullName) ?? "System.Exception";
+        string message = Read(() => error.Message) ?? $"(the {type}'s Message threw)";
+        string trace = Read(() => error.StackTrace) ?? Read(error.ToString) ?? $"(the {type}'s StackTrace and ToString threw)";
+        return new Messages.JobFailed(job.Id, elapsed, text, type, message, trace);
+    }
+
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1031", Justification = "Anything a job's exception throws is caught: the worker must survive it.")]
+    private static string? Read(Func<string?> property)
+    {
+        try
+        {
+            return property();
+        }
+        catch (Exception)
+        {
+            return null;
+        }
     }
 }
