@@ -76,7 +76,7 @@ public sealed class DecoderPropertyUnitTests
     {
         byte[] key = FrameProtectionUnitTests.Key(9);
         byte[] payload = [.. Enumerable.Range(0, 40).Select(i => (byte)i)];
-        byte[] wire = FrameProtectionUnitTests.Seal(key, new FrameProtectionUnitTests.RawFrame(MessageType.RunJob, payload))[0];
+        byte[] wire = FrameProtectionUnitTests.Seal(key, new RawFrame(MessageType.RunJob, payload))[0];
         Sample(Mutations(wire), mutated =>
         {
             using var opener = new FrameOpener(key);

@@ -8,13 +8,6 @@ namespace PPSharp.Tests.Security;
 /// <summary>In-memory tests of the sealed frames and the handshake's keys: no processes, no sockets.</summary>
 public sealed class FrameProtectionUnitTests
 {
-    internal sealed class RawFrame(MessageType type, byte[] payload) : IOutgoingFrame
-    {
-        public MessageType Type => type;
-
-        public void WritePayload(IBufferWriter<byte> writer) => writer.Write(payload);
-    }
-
     internal static byte[] Key(byte seed) => Enumerable.Range(0, FrameProtection.KeySize).Select(i => (byte)(i * 7 + seed)).ToArray();
 
     /// <summary>Seals frames one after another, as a connection's write loop does; returns each frame's wire bytes.</summary>
