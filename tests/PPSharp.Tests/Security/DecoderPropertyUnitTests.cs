@@ -12,14 +12,15 @@ namespace PPSharp.Tests.Security;
 /// closes that connection only), and a sealed frame that was changed must never open to a payload other than the
 /// one sealed.
 /// </summary>
-public sealed class DecoderPropertyUnitTests
+public sealed class DecoderPropertyUnitTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     /// <summary>Seconds per property: long enough for tens of thousands of inputs, short enough for CI.</summary>
     private const int Seconds = 2;
 
     private static readonly Gen<byte[]> AnyBytes = Gen.Byte.Array[0, 600];
 
-    private static void Sample<T>(Gen<T> gen, Action<T> property) => gen.Sample(property, iter: -1, time: Seconds, threads: 1);
+    /// <summary>Runs the property for <see cref="Seconds"/> on one thread; the test's output says how many inputs it tried.</summary>
+    private void Sample<T>(Gen<T> gen, Action<T> property) => gen.Sample(property, writeLine: output.WriteLine, iter: -1, time: Seconds, threads: 1);
 
     /// <summary>A valid input with up to four random changes: bytes flipped, cut short, or extended.</summary>
     private static Gen<byte[]> Mutations(byte[] valid) =>
