@@ -58,14 +58,18 @@ internal static class FuzzTargets
         }
     }
 
-    /// <summary>Frames opened as a node connection after the handshake opens them (a fixed key).</summary>
+    /// <summary>Sealed records opened, and their frames read, as a node connection does after the handshake (a fixed key).</summary>
     private static void SealedFrames(byte[] input)
     {
         using var opener = new FrameOpener(Key);
         var buffer = new ReadOnlySequence<byte>(input);
-        while (FrameCodec.TryRead(ref buffer, int.MaxValue, out MessageType type, out ReadOnlySequence<byte> payload))
+        while (FrameOpener.TryReadRecord(ref buffer, FrameProtection.MaxRecord(int.MaxValue), out ReadOnlySequence<byte> record))
         {
-            using FrameOpener.Opened opened = opener.Open(type, payload);
+            using FrameOpener.Opened opened = opener.Open(record);
+            ReadOnlySequence<byte> frames = opened.Payload;
+            while (FrameCodec.TryRead(ref frames, int.MaxValue, out _, out _))
+            {
+            }
         }
     }
 

@@ -22,12 +22,15 @@ internal static class Seeds
         var sealedFrames = new ArrayBufferWriter<byte>();
         using (var sealer = new FrameSealer(new byte[FrameProtection.KeySize]))
         {
-            sealer.Write(sealedFrames, Signal.Ping, int.MaxValue);
-            sealer.Write(sealedFrames, new Signal(MessageType.JobSucceeded, succeeded), int.MaxValue);
+            sealer.Add(Signal.Ping, int.MaxValue);
+            sealer.Seal(sealedFrames);
+            sealer.Add(Signal.Ping, int.MaxValue);
+            sealer.Add(new Signal(MessageType.JobSucceeded, succeeded), int.MaxValue);
+            sealer.Seal(sealedFrames);
         }
 
         Save(directory, "frame", "two-frames", frames.WrittenSpan.ToArray());
-        Save(directory, "sealed", "two-sealed-frames", sealedFrames.WrittenSpan.ToArray());
+        Save(directory, "sealed", "two-sealed-records", sealedFrames.WrittenSpan.ToArray());
         Save(directory, "hello", "node-hello", hello);
         Save(directory, "hello", "client-hello", clientHello);
         Save(directory, "hello", "proof", proof);

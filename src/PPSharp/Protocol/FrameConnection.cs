@@ -137,16 +137,10 @@ internal sealed class FrameConnection : IAsyncDisposable
             {
                 ReadResult result = await _reader.ReadAsync(_closing.Token).ConfigureAwait(false);
                 ReadOnlySequence<byte> buffer = result.Buffer;
-                while (FrameCodec.TryRead(ref buffer, ReadLimit(), out MessageType type, out ReadOnlySequence<byte> payload))
+                bool more = true;
+                while (more)
                 {
-                    if (_opener is not { } opener)
-                    {
-                        _onFrame(type, payload);
-                        continue;
-                    }
-
-                    using FrameOpener.Opened opened = opener.Open(type, payload);
-                    _onFrame(type, opened.Payload);
+                    more = _opener is { } opener ? ReadSealedRecord(ref buffer, opener) : ReadPlainFrame(ref buffer);
                 }
 
                 _reader.AdvanceTo(buffer.Start, buffer.End);
@@ -172,8 +166,40 @@ internal sealed class FrameConnection : IAsyncDisposable
         Close(reason);
     }
 
-    /// <summary>A sealed frame carries its tag on top of the payload limit.</summary>
-    private int ReadLimit() => _opener is null ? _maxPayload : (int)Math.Min(int.MaxValue, (long)_maxPayload + FrameProtection.TagSize);
+    /// <summary>Hands one frame off the front of <paramref name="buffer"/> to the handler, if a whole one is there.</summary>
+    private bool ReadPlainFrame(ref ReadOnlySequence<byte> buffer)
+    {
+        if (!FrameCodec.TryRead(ref buffer, _maxPayload, out MessageType type, out ReadOnlySequence<byte> payload))
+        {
+            return false;
+        }
+
+        _onFrame(type, payload); // It may turn sealing on: the next frame is then read as a record.
+        return true;
+    }
+
+    /// <summary>Opens one sealed record off the front of <paramref name="buffer"/>, if a whole one is there, and hands its frames on.</summary>
+    private bool ReadSealedRecord(ref ReadOnlySequence<byte> buffer, FrameOpener opener)
+    {
+        if (!FrameOpener.TryReadRecord(ref buffer, FrameProtection.MaxRecord(_maxPayload), out ReadOnlySequence<byte> record))
+        {
+            return false;
+        }
+
+        using FrameOpener.Opened opened = opener.Open(record);
+        ReadOnlySequence<byte> frames = opened.Payload;
+        while (FrameCodec.TryRead(ref frames, _maxPayload, out MessageType type, out ReadOnlySequence<byte> payload))
+        {
+            _onFrame(type, payload);
+        }
+
+        if (!frames.IsEmpty)
+        {
+            throw new ProtocolException("A sealed record ends in the middle of a frame.");
+        }
+
+        return true;
+    }
 
     private async Task WriteLoopAsync()
     {
@@ -199,7 +225,11 @@ internal sealed class FrameConnection : IAsyncDisposable
                     }
                     else
                     {
-                        _sealer.Write(_writer, frame, _maxPayload);
+                        _sealer.Add(frame, _maxPayload); // Frames between two flushes go out as one sealed record.
+                        if (_sealer.Pending >= FrameProtection.RecordTarget)
+                        {
+                            _sealer.Seal(_writer);
+                        }
                     }
 
                     if (frame is FlushedFrame flushed)
@@ -214,6 +244,7 @@ internal sealed class FrameConnection : IAsyncDisposable
                     }
                 }
 
+                _sealer?.Seal(_writer);
                 await _writer.FlushAsync(_closing.Token).ConfigureAwait(false);
                 waiting?.Written.TrySetResult();
             }

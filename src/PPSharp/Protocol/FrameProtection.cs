@@ -5,26 +5,35 @@ using System.Security.Cryptography;
 namespace PPSharp.Protocol;
 
 /// <summary>
-/// Authenticated encryption of the frames of one direction of a node connection after its handshake: AES-256-GCM with
-/// a key of that direction alone and the frame's sequence number as the nonce, so a frame that is altered, replayed,
-/// dropped or moved fails to open and closes the connection. Local worker channels never use it.
+/// Authenticated encryption of one direction of a node connection after its handshake: the frames a write loop
+/// sends between two flushes are sealed together as one record, with AES-256-GCM under a key of that direction alone
+/// and the record's sequence number as the nonce, so a record that is altered, replayed, dropped or moved fails to
+/// open and closes the connection. Local worker channels never use it.
 /// </summary>
 /// <remarks>
-/// A sealed frame keeps the frame layout of <see cref="FrameCodec"/>, with the payload replaced by ciphertext and tag:
+/// A record on the wire:
 /// <code>
 /// offset 0      uint32  N + 16, little-endian
-/// offset 4      uint8   message type
-/// offset 5      N bytes ciphertext of the payload
+/// offset 4      uint8   0xFF (<see cref="RecordType"/>)
+/// offset 5      N bytes ciphertext of whole frames in the layout of <see cref="FrameCodec"/>, one after another
 /// offset 5 + N  16 bytes GCM tag over the ciphertext, with the 5 header bytes as associated data
-/// nonce (12 bytes): 4 zero bytes, then the frame's sequence number in this direction (uint64, little-endian, from 0)
+/// nonce (12 bytes): 4 zero bytes, then the record's sequence number in this direction (uint64, little-endian, from 0)
 /// </code>
-/// The length and the type stay visible to someone watching the wire; both are authenticated. One instance per
-/// direction, used by that direction's loop only (not thread-safe).
+/// Sealing many small frames at once pays the cipher's fixed cost per call (about 1 µs on this project's machine)
+/// once per flush rather than once per frame; someone watching the wire sees record lengths, not frame types.
+/// One instance per direction, used by that direction's loop only (not thread-safe).
 /// </remarks>
 internal abstract class FrameProtection : IDisposable
 {
     public const int TagSize = 16;
     public const int KeySize = 32;
+
+    /// <summary>The type byte of a sealed record: no message type has it.</summary>
+    public const byte RecordType = 0xFF;
+
+    /// <summary>A sealer closes its record once it holds this much, so a burst of frames is not held whole in memory.</summary>
+    public const int RecordTarget = 64 * 1024;
+
     private const int NonceSize = 12;
 
     private readonly AesGcm _aes;
@@ -42,48 +51,73 @@ internal abstract class FrameProtection : IDisposable
 
     protected AesGcm Aes => _aes;
 
-    /// <summary>The next frame's nonce; each is used once, as the sequence number moves on.</summary>
+    /// <summary>The largest record a peer may announce, given the largest frame payload: a record holds whole frames.</summary>
+    public static int MaxRecord(int maxPayload) =>
+        (int)Math.Min(Array.MaxLength, (long)RecordTarget + maxPayload + FrameCodec.HeaderSize + TagSize);
+
+    /// <summary>The next record's nonce; each is used once, as the sequence number moves on.</summary>
     protected void NextNonce(Span<byte> nonce)
     {
-        nonce[..4].Clear();
+        nonce.Clear();
         BinaryPrimitives.WriteUInt64LittleEndian(nonce[4..], _sequence++);
     }
 
-    protected static void WriteHeader(Span<byte> header, int sealedLength, MessageType type)
+    protected static void WriteHeader(Span<byte> header, int sealedLength)
     {
         BinaryPrimitives.WriteUInt32LittleEndian(header, (uint)sealedLength);
-        header[4] = (byte)type;
+        header[4] = RecordType;
     }
 
-    protected static Span<byte> StackNonce(Span<byte> buffer) => buffer[..NonceSize];
+    protected static Span<byte> NonceOf(Span<byte> buffer) => buffer[..NonceSize];
 
     public void Dispose() => _aes.Dispose();
 }
 
-/// <summary>Seals outgoing frames: the payload is written into a staging buffer, then encrypted straight into the output.</summary>
+/// <summary>Collects outgoing frames in a staging buffer and seals them as one record into the output.</summary>
 internal sealed class FrameSealer(byte[] key) : FrameProtection(key)
 {
-    /// <summary>A staging buffer past this size goes back to the pool after its frame, so one big frame is not held for ever.</summary>
+    /// <summary>A staging buffer past this size goes back to the pool after its record, so one big frame is not held for ever.</summary>
     private const int KeepStagingBelow = 1024 * 1024;
 
-    private PooledBufferWriter _staging = new();
+    private readonly PooledBufferWriter _staging = new();
 
+    /// <summary>Bytes of frames waiting to be sealed.</summary>
+    public int Pending => _staging.WrittenCount;
+
+    /// <summary>Adds one frame, in the plain frame layout, to the record being built.</summary>
     /// <exception cref="ProtocolException">The payload exceeds <paramref name="maxPayload"/>.</exception>
-    public void Write(IBufferWriter<byte> output, IOutgoingFrame frame, int maxPayload)
+    public void Add(IOutgoingFrame frame, int maxPayload)
     {
-        _staging.Reset();
+        int start = _staging.WrittenCount;
+        _staging.GetSpan(FrameCodec.HeaderSize);
+        _staging.Advance(FrameCodec.HeaderSize);
         frame.WritePayload(_staging);
-        int length = _staging.WrittenCount;
+        int length = _staging.WrittenCount - start - FrameCodec.HeaderSize;
         if (length > maxPayload)
         {
+            _staging.Truncate(start);
             throw new ProtocolException($"A {frame.Type} frame of {length} bytes exceeds the limit of {maxPayload} bytes.");
+        }
+
+        Span<byte> header = _staging.Written.Slice(start, FrameCodec.HeaderSize);
+        BinaryPrimitives.WriteUInt32LittleEndian(header, (uint)length);
+        header[4] = (byte)frame.Type;
+    }
+
+    /// <summary>Seals the frames added since the last record, if any, as one record written to <paramref name="output"/>.</summary>
+    public void Seal(IBufferWriter<byte> output)
+    {
+        int length = _staging.WrittenCount;
+        if (length == 0)
+        {
+            return;
         }
 
         int sealedLength = length + TagSize;
         Span<byte> target = output.GetSpan(FrameCodec.HeaderSize + sealedLength);
         Span<byte> header = target[..FrameCodec.HeaderSize];
-        WriteHeader(header, sealedLength, frame.Type);
-        Span<byte> nonce = StackNonce(stackalloc byte[16]);
+        WriteHeader(header, sealedLength);
+        Span<byte> nonce = NonceOf(stackalloc byte[16]);
         NextNonce(nonce);
         Aes.Encrypt(nonce, _staging.WrittenSpan, target.Slice(FrameCodec.HeaderSize, length), target.Slice(FrameCodec.HeaderSize + length, TagSize), header);
         output.Advance(FrameCodec.HeaderSize + sealedLength);
@@ -91,32 +125,64 @@ internal sealed class FrameSealer(byte[] key) : FrameProtection(key)
         {
             _staging.Release();
         }
+        else
+        {
+            _staging.Reset();
+        }
     }
 }
 
-/// <summary>Opens incoming sealed frames into pooled buffers.</summary>
+/// <summary>Takes sealed records off the received bytes and opens them into pooled buffers.</summary>
 internal sealed class FrameOpener(byte[] key) : FrameProtection(key)
 {
-    /// <summary>
-    /// Checks and decrypts one sealed payload (as <see cref="FrameCodec.TryRead"/> returned it) into a pooled buffer,
-    /// which <see cref="Opened.Dispose"/> returns.
-    /// </summary>
-    /// <exception cref="ProtocolException">The frame does not authenticate: altered, replayed, reordered, or not sealed.</exception>
-    public Opened Open(MessageType type, ReadOnlySequence<byte> sealedPayload)
+    /// <summary>Takes one whole sealed record off the front of <paramref name="buffer"/> if it holds one.</summary>
+    /// <exception cref="ProtocolException">The announced length exceeds <paramref name="maxRecord"/>, or it is not a record.</exception>
+    public static bool TryReadRecord(ref ReadOnlySequence<byte> buffer, int maxRecord, out ReadOnlySequence<byte> record)
     {
-        if (sealedPayload.Length < TagSize)
+        record = default;
+        if (buffer.Length < FrameCodec.HeaderSize)
         {
-            throw new ProtocolException($"A {type} frame too short to be sealed.");
+            return false;
         }
 
-        int length = (int)sealedPayload.Length - TagSize;
+        Span<byte> header = stackalloc byte[FrameCodec.HeaderSize];
+        buffer.Slice(0, FrameCodec.HeaderSize).CopyTo(header);
+        uint length = BinaryPrimitives.ReadUInt32LittleEndian(header);
+        if (length > (uint)maxRecord)
+        {
+            throw new ProtocolException($"The peer announced a frame of {length} bytes; the limit is {maxRecord} bytes.");
+        }
+
+        if (header[4] != RecordType || length < TagSize)
+        {
+            throw new ProtocolException("The peer sent an unsealed frame after the handshake.");
+        }
+
+        if (buffer.Length - FrameCodec.HeaderSize < length)
+        {
+            return false;
+        }
+
+        record = buffer.Slice(FrameCodec.HeaderSize, length);
+        buffer = buffer.Slice(record.End);
+        return true;
+    }
+
+    /// <summary>
+    /// Checks and decrypts one sealed record (as <see cref="TryReadRecord"/> returned it) into a pooled buffer, which
+    /// <see cref="Opened.Dispose"/> returns. The frames in it are read with <see cref="FrameCodec.TryRead"/>.
+    /// </summary>
+    /// <exception cref="ProtocolException">The record does not authenticate: altered, replayed, reordered, or under another key.</exception>
+    public Opened Open(ReadOnlySequence<byte> record)
+    {
+        int length = (int)record.Length - TagSize;
         byte[] buffer = ArrayPool<byte>.Shared.Rent(Math.Max(1, length));
         try
         {
             Span<byte> tag = stackalloc byte[TagSize];
-            sealedPayload.Slice(length).CopyTo(tag);
+            record.Slice(length).CopyTo(tag);
             Span<byte> plain = buffer.AsSpan(0, length);
-            ReadOnlySequence<byte> cipher = sealedPayload.Slice(0, length);
+            ReadOnlySequence<byte> cipher = record.Slice(0, length);
             ReadOnlySpan<byte> cipherSpan;
             if (cipher.IsSingleSegment)
             {
@@ -129,8 +195,8 @@ internal sealed class FrameOpener(byte[] key) : FrameProtection(key)
             }
 
             Span<byte> header = stackalloc byte[FrameCodec.HeaderSize];
-            WriteHeader(header, (int)sealedPayload.Length, type);
-            Span<byte> nonce = StackNonce(stackalloc byte[16]);
+            WriteHeader(header, (int)record.Length);
+            Span<byte> nonce = NonceOf(stackalloc byte[16]);
             NextNonce(nonce);
             Aes.Decrypt(nonce, cipherSpan, tag, plain, header);
             return new Opened(buffer, length);
@@ -138,11 +204,11 @@ internal sealed class FrameOpener(byte[] key) : FrameProtection(key)
         catch (AuthenticationTagMismatchException)
         {
             ArrayPool<byte>.Shared.Return(buffer);
-            throw new ProtocolException($"A {type} frame failed authentication: altered, replayed or out of order.");
+            throw new ProtocolException("A sealed record failed authentication: altered, replayed or out of order.");
         }
     }
 
-    /// <summary>A decrypted payload in a pooled buffer; valid until disposed.</summary>
+    /// <summary>A decrypted record in a pooled buffer; valid until disposed.</summary>
     public readonly struct Opened(byte[] buffer, int length) : IDisposable
     {
         public ReadOnlySequence<byte> Payload => new(buffer, 0, length);

@@ -14,7 +14,13 @@ internal sealed class PooledBufferWriter : IBufferWriter<byte>
 
     public ReadOnlySpan<byte> WrittenSpan => _buffer.AsSpan(0, _written);
 
+    /// <summary>What has been written, to patch in place (a header filled in after its payload).</summary>
+    public Span<byte> Written => _buffer.AsSpan(0, _written);
+
     public void Reset() => _written = 0;
+
+    /// <summary>Forgets what was written after <paramref name="count"/> bytes.</summary>
+    public void Truncate(int count) => _written = Math.Min(_written, count);
 
     /// <summary>Returns the array to the pool; the writer starts empty again.</summary>
     public void Release()

@@ -80,16 +80,10 @@ public sealed class DecoderPropertyUnitTests(Xunit.Abstractions.ITestOutputHelpe
         byte[] wire = FrameProtectionUnitTests.Seal(key, new RawFrame(MessageType.RunJob, payload))[0];
         Sample(Mutations(wire), mutated =>
         {
-            using var opener = new FrameOpener(key);
-            var buffer = new ReadOnlySequence<byte>(mutated);
             RefusesOrReads(() =>
             {
-                if (FrameCodec.TryRead(ref buffer, int.MaxValue, out MessageType type, out ReadOnlySequence<byte> sealedPayload))
-                {
-                    using FrameOpener.Opened opened = opener.Open(type, sealedPayload);
-                    Assert.Equal(MessageType.RunJob, type);
-                    Assert.Equal(payload, opened.Payload.ToArray()); // only the unchanged frame opens
-                }
+                List<(MessageType Type, byte[] Payload)> frames = FrameProtectionUnitTests.Open(key, mutated);
+                Assert.True(frames.Count == 0 || (frames.Count == 1 && frames[0].Type == MessageType.RunJob && frames[0].Payload.SequenceEqual(payload)));
             });
         });
     }

@@ -10,7 +10,7 @@ public sealed class FrameProtectionUnitTests
 {
     internal static byte[] Key(byte seed) => Enumerable.Range(0, FrameProtection.KeySize).Select(i => (byte)(i * 7 + seed)).ToArray();
 
-    /// <summary>Seals frames one after another, as a connection's write loop does; returns each frame's wire bytes.</summary>
+    /// <summary>Seals each frame as a record of its own, as a write loop that flushes after each; returns each record's bytes.</summary>
     internal static List<byte[]> Seal(byte[] key, params IOutgoingFrame[] frames)
     {
         using var sealer = new FrameSealer(key);
@@ -18,27 +18,52 @@ public sealed class FrameProtectionUnitTests
         foreach (IOutgoingFrame frame in frames)
         {
             var output = new ArrayBufferWriter<byte>();
-            sealer.Write(output, frame, int.MaxValue);
+            sealer.Add(frame, int.MaxValue);
+            sealer.Seal(output);
             result.Add(output.WrittenSpan.ToArray());
         }
 
         return result;
     }
 
-    /// <summary>Reads each wire frame through the frame codec and opens it, in order; returns the payloads.</summary>
-    internal static List<(MessageType Type, byte[] Payload)> Open(byte[] key, IEnumerable<byte[]> wire)
+    /// <summary>Reads records off <paramref name="wire"/> and opens them, in order, as a read loop does; returns the frames.</summary>
+    internal static List<(MessageType Type, byte[] Payload)> Open(byte[] key, params byte[][] wire)
     {
         using var opener = new FrameOpener(key);
         var result = new List<(MessageType, byte[])>();
-        foreach (byte[] bytes in wire)
+        var buffer = new ReadOnlySequence<byte>(wire.SelectMany(bytes => bytes).ToArray());
+        while (FrameOpener.TryReadRecord(ref buffer, int.MaxValue, out ReadOnlySequence<byte> record))
         {
-            var buffer = new ReadOnlySequence<byte>(bytes);
-            Assert.True(FrameCodec.TryRead(ref buffer, int.MaxValue, out MessageType type, out ReadOnlySequence<byte> payload));
-            using FrameOpener.Opened opened = opener.Open(type, payload);
-            result.Add((type, opened.Payload.ToArray()));
+            using FrameOpener.Opened opened = opener.Open(record);
+            ReadOnlySequence<byte> frames = opened.Payload;
+            while (FrameCodec.TryRead(ref frames, int.MaxValue, out MessageType type, out ReadOnlySequence<byte> payload))
+            {
+                result.Add((type, payload.ToArray()));
+            }
+
+            Assert.True(frames.IsEmpty);
         }
 
         return result;
+    }
+
+    [Fact]
+    public void FramesSealedTogether_OpenAsOneRecord_InOrder()
+    {
+        using var sealer = new FrameSealer(Key(7));
+        var output = new ArrayBufferWriter<byte>();
+        for (byte i = 0; i < 50; i++)
+        {
+            sealer.Add(new RawFrame(MessageType.RunJob, [i]), int.MaxValue);
+        }
+
+        sealer.Seal(output);
+        sealer.Seal(output); // nothing pending: no empty record
+
+        List<(MessageType Type, byte[] Payload)> opened = Open(Key(7), output.WrittenSpan.ToArray());
+
+        Assert.Equal(Enumerable.Range(0, 50).Select(i => (byte)i), opened.Select(f => f.Payload.Single()));
+        Assert.Equal(FrameCodec.HeaderSize + (50 * 6) + FrameProtection.TagSize, output.WrittenCount);
     }
 
     [Fact]
@@ -48,7 +73,7 @@ public sealed class FrameProtectionUnitTests
         new Random(1).NextBytes(big);
         List<byte[]> wire = Seal(Key(1), new RawFrame(MessageType.RunJob, [1, 2, 3]), new RawFrame(MessageType.Ping, []), new RawFrame(MessageType.JobSucceeded, big));
 
-        List<(MessageType Type, byte[] Payload)> opened = Open(Key(1), wire);
+        List<(MessageType Type, byte[] Payload)> opened = Open(Key(1), [.. wire]);
 
         Assert.Equal([MessageType.RunJob, MessageType.Ping, MessageType.JobSucceeded], opened.Select(f => f.Type));
         Assert.Equal(new byte[] { 1, 2, 3 }, opened[0].Payload);
@@ -66,15 +91,15 @@ public sealed class FrameProtectionUnitTests
         ReadOnlySequence<byte> split = Segments.Split(wire, 5, 100, 4_000, 9_990);
 
         using var opener = new FrameOpener(Key(2));
-        Assert.True(FrameCodec.TryRead(ref split, int.MaxValue, out MessageType type, out ReadOnlySequence<byte> sealedPayload));
-        using FrameOpener.Opened opened = opener.Open(type, sealedPayload);
+        Assert.True(FrameOpener.TryReadRecord(ref split, int.MaxValue, out ReadOnlySequence<byte> record));
+        using FrameOpener.Opened opened = opener.Open(record);
 
-        Assert.Equal(payload, opened.Payload.ToArray());
+        Assert.Equal(payload, opened.Payload.Slice(FrameCodec.HeaderSize).ToArray());
     }
 
     [Theory]
     [InlineData(0)] // a length byte
-    [InlineData(4)] // the type
+    [InlineData(4)] // the record type
     [InlineData(5)] // the first ciphertext byte
     [InlineData(-1)] // the last tag byte
     public void AFrameWithAnyByteChanged_FailsToOpen(int position)
@@ -82,13 +107,14 @@ public sealed class FrameProtectionUnitTests
         byte[] wire = Seal(Key(3), new RawFrame(MessageType.RunJob, [10, 20, 30, 40]))[0];
         int at = position < 0 ? wire.Length + position : position;
         wire[at] ^= 0x01;
-        var buffer = new ReadOnlySequence<byte>(wire);
-        using var opener = new FrameOpener(Key(3));
 
-        // Either the frame is never whole (a longer length: the reader waits for bytes that never come), or it fails to open.
-        if (FrameCodec.TryRead(ref buffer, int.MaxValue, out MessageType type, out ReadOnlySequence<byte> payload))
+        // Either the record is never whole (a longer length: the reader waits for bytes that never come), or it is refused.
+        Exception? error = Record.Exception(() => Assert.Empty(Open(Key(3), wire)));
+
+        Assert.True(error is null or ProtocolException, $"unexpected {error}");
+        if (at != 0)
         {
-            Assert.Throws<ProtocolException>(() => opener.Open(type, payload));
+            Assert.IsType<ProtocolException>(error);
         }
     }
 
@@ -97,7 +123,7 @@ public sealed class FrameProtectionUnitTests
     {
         List<byte[]> wire = Seal(Key(4), new RawFrame(MessageType.RunJob, [1]), new RawFrame(MessageType.RunJob, [2]));
 
-        Assert.Throws<ProtocolException>(() => Open(Key(4), [wire[0], wire[0]]));
+        Assert.Throws<ProtocolException>(() => Open(Key(4), wire[0], wire[0]));
     }
 
     [Fact]
@@ -105,7 +131,7 @@ public sealed class FrameProtectionUnitTests
     {
         List<byte[]> wire = Seal(Key(5), new RawFrame(MessageType.RunJob, [1]), new RawFrame(MessageType.RunJob, [2]));
 
-        Assert.Throws<ProtocolException>(() => Open(Key(5), [wire[1], wire[0]]));
+        Assert.Throws<ProtocolException>(() => Open(Key(5), wire[1], wire[0]));
     }
 
     [Fact]
@@ -117,8 +143,8 @@ public sealed class FrameProtectionUnitTests
         List<byte[]> wire = Seal(toClient, new RawFrame(MessageType.JobSucceeded, [6]));
 
         Assert.NotEqual(toNode, toClient);
-        Assert.Throws<ProtocolException>(() => Open(toNode, wire)); // a node's frame reflected back to it
-        Assert.Equal(new byte[] { 6 }, Open(toClient, wire)[0].Payload);
+        Assert.Throws<ProtocolException>(() => Open(toNode, [.. wire])); // a node's frame reflected back to it
+        Assert.Equal(new byte[] { 6 }, Open(toClient, [.. wire])[0].Payload);
     }
 
     [Fact]

@@ -10,7 +10,7 @@ namespace PPSharp.Tests.Security;
 /// </summary>
 public sealed class TamperedFrameTests : RemoteTestBase
 {
-    /// <summary>Frames 0 and 1 of each direction are the hello and the proof; from 2 on, they are sealed.</summary>
+    /// <summary>Frames 0 and 1 of each direction are the hello and the proof; from 2 on, each is a sealed record.</summary>
     private const int FirstSealed = 2;
 
     private static IEnumerable<byte[]> Flip(byte[] frame, int offsetFromEnd)
@@ -20,38 +20,57 @@ public sealed class TamperedFrameTests : RemoteTestBase
         return [altered];
     }
 
-    public static TheoryData<string> Plans => ["alter a RunJob", "alter a result", "replay a RunJob", "replay a result", "reorder the client's frames"];
+    public static TheoryData<string> Plans =>
+    [
+        "alter the client's first sealed record", "alter a node record after the job was sent",
+        "replay the client's first sealed record", "replay a node record after the job was sent",
+        "reorder the client's first two sealed records",
+    ];
 
+    /// <summary>
+    /// What the proxy does to the first connection. The client's first sealed record carries its DefineFunction and
+    /// RunJob; it sends more (its code, on the node's request, or a ping) only after the node has the job, so a node
+    /// record that comes after the client's second sealed record is usually the job's result (whichever it is, the
+    /// connection must close and the job still come back right).
+    /// </summary>
     private static Func<Direction, int, MessageType, byte[], IEnumerable<byte[]>> Plan(string name)
     {
-        bool done = false;
+        int done = 0;
+        int clientRecords = 0;
         byte[]? held = null;
         return (direction, index, type, frame) =>
         {
-            if (done)
+            if (Volatile.Read(ref done) != 0)
             {
                 return [frame];
             }
 
+            bool client = direction == Direction.ClientToNode;
+            if (client && index >= FirstSealed)
+            {
+                Interlocked.Increment(ref clientRecords);
+            }
+
+            bool afterJob = !client && index >= FirstSealed && Volatile.Read(ref clientRecords) >= 2;
             switch (name)
             {
-                case "alter a RunJob" when direction == Direction.ClientToNode && type == MessageType.RunJob:
-                    done = true;
+                case "alter the client's first sealed record" when client && index == FirstSealed:
+                    done = 1;
                     return Flip(frame, 20); // a ciphertext byte (the tag is the last 16)
-                case "alter a result" when direction == Direction.NodeToClient && type == MessageType.JobSucceeded:
-                    done = true;
+                case "alter a node record after the job was sent" when afterJob:
+                    done = 1;
                     return Flip(frame, 17);
-                case "replay a RunJob" when direction == Direction.ClientToNode && type == MessageType.RunJob:
-                    done = true;
+                case "replay the client's first sealed record" when client && index == FirstSealed:
+                    done = 1;
                     return [frame, frame];
-                case "replay a result" when direction == Direction.NodeToClient && type == MessageType.JobSucceeded:
-                    done = true;
+                case "replay a node record after the job was sent" when afterJob:
+                    done = 1;
                     return [frame, frame];
-                case "reorder the client's frames" when direction == Direction.ClientToNode && index == FirstSealed:
+                case "reorder the client's first two sealed records" when client && index == FirstSealed:
                     held = frame;
                     return [];
-                case "reorder the client's frames" when direction == Direction.ClientToNode && index == FirstSealed + 1:
-                    done = true;
+                case "reorder the client's first two sealed records" when client && index == FirstSealed + 1:
+                    done = 1;
                     return [frame, held!];
                 default:
                     return [frame];
@@ -75,10 +94,10 @@ public sealed class TamperedFrameTests : RemoteTestBase
         Assert.Equal(1, callbacks);
         Assert.Equal(proxy.Address, job.Node);
         await proxy.FirstClosed.Task.WaitAsync(Bounds.Hang); // the tampered connection did not survive
-        if (plan is "alter a RunJob" or "replay a RunJob" or "reorder the client's frames")
+        if (plan.Contains("client", StringComparison.Ordinal))
         {
             // The node saw it; the client reconnected (through the now honest proxy) to get its job done.
-            string line = await node.Process.WaitForErrorLineAsync(l => l.Contains("failed authentication", StringComparison.Ordinal), "the node refusing the tampered frame");
+            string line = await node.Process.WaitForErrorLineAsync(l => l.Contains("failed authentication", StringComparison.Ordinal), "the node refusing the tampered record");
             Assert.Contains("altered, replayed or out of order", line);
             Assert.True(proxy.Connections >= 2);
         }
