@@ -54,6 +54,9 @@ internal sealed record ServerSettings
 
     public TimeSpan? SocketTimeout { get; init; }
 
+    /// <summary>The assembly cache's quota in bytes (<c>-C</c>, given in MiB).</summary>
+    public long CacheSizeLimit { get; init; } = NodeHostOptions.DefaultCacheSizeLimit;
+
     /// <summary>The pid file, as a full path; null for none.</summary>
     public string? PidFile { get; init; }
 
@@ -78,6 +81,7 @@ internal sealed record ServerSettings
             Restart = Restart,
             IdleTimeout = IdleTimeout,
             AutoDiscovery = AutoDiscovery,
+            CacheSizeLimit = CacheSizeLimit,
             LoggerFactory = loggerFactory,
         };
         if (Broadcast is not null)

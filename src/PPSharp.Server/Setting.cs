@@ -79,10 +79,13 @@ internal sealed class Setting
         "serve Prometheus metrics at /metrics and a health probe at /healthz on this port (0 picks a free port)");
     public static readonly Setting MetricsInterface = new(null, "metrics-interface", "interface", "network", "metrics_interface",
         "interface the metrics endpoint listens on (default 127.0.0.1)");
+    // PPSharp's own.
+    public static readonly Setting CacheSize = new('C', "cache-size", "MiB", "general", "cache_size",
+        "most MiB of uploaded assemblies to keep cached; the least recently used go first (default " + (Remote.NodeHostOptions.DefaultCacheSizeLimit >> 20) + ")");
 
     public static IReadOnlyList<Setting> All { get; } =
     [
         Debug, LogFormat, AutoDiscovery, Restart, Proto, Config, Interface, Broadcast, Port, Workers, Secret, Timeout,
-        SocketTimeout, PidFile, MetricsPort, MetricsInterface,
+        SocketTimeout, PidFile, MetricsPort, MetricsInterface, CacheSize,
     ];
 }

@@ -19,6 +19,9 @@ internal static class SettingsLoader
     /// <summary>The most workers one node starts; more is taken for a typing mistake.</summary>
     public const int MaxWorkers = 1024;
 
+    /// <summary>The largest assembly cache quota accepted, in MiB (1 TiB).</summary>
+    public const int MaxCacheMiB = 1 << 20;
+
     /// <summary>Timeouts are bounded by what .NET timers accept (int.MaxValue milliseconds, about 24.8 days).</summary>
     private const double MaxSeconds = int.MaxValue / 1000;
 
@@ -69,6 +72,7 @@ internal static class SettingsLoader
             PidFile = Given(Setting.PidFile) is { } pid ? FullPath(pid) : null,
             MetricsPort = Given(Setting.MetricsPort) is { } mp ? ParseInt(mp, 0, IPEndPoint.MaxPort) : null,
             MetricsInterface = Given(Setting.MetricsInterface) is { } mi ? ParseInterface(mi) : IPAddress.Loopback,
+            CacheSizeLimit = Given(Setting.CacheSize) is { } c ? (long)ParseInt(c, 1, MaxCacheMiB) << 20 : PPSharp.Remote.NodeHostOptions.DefaultCacheSizeLimit,
             Warnings = warnings,
         };
     }

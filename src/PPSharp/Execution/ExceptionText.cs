@@ -8,27 +8,23 @@ internal static class ExceptionText
 {
     public static string TypeName(Exception error) => error.GetType().FullName ?? error.GetType().Name;
 
-    public static string Message(Exception error)
-    {
-        try
-        {
-            return error.Message;
-        }
-        catch (Exception ex)
-        {
-            return $"(its Message threw {ex.GetType().FullName})";
-        }
-    }
+    public static string Message(Exception error) =>
+        Read(() => error.Message) ?? $"(the {TypeName(error)}'s Message threw)";
 
-    public static string? StackTrace(Exception error)
+    /// <summary>The stack trace, else what <c>ToString</c> gives, else a note that neither could be read.</summary>
+    public static string StackTrace(Exception error) =>
+        Read(() => error.StackTrace) ?? Read(error.ToString) ?? $"(the {TypeName(error)}'s StackTrace and ToString threw)";
+
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1031", Justification = "Anything a job's exception throws is caught: the worker must survive it.")]
+    private static string? Read(Func<string?> property)
     {
         try
         {
-            return error.StackTrace;
+            return property();
         }
-        catch (Exception ex)
+        catch (Exception)
         {
-            return $"(its StackTrace threw {ex.GetType().FullName})";
+            return null;
         }
     }
 }

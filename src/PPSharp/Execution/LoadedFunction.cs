@@ -259,4 +259,4 @@ internal sealed class LoadedFunction
 }
 
 /// <summary>The user's function threw <see cref="Exception.InnerException"/>; distinguishes it from our own failures.</summary>
-internal sealed class JobCodeException(Exception inner) : Exception(inner.Message, inner);
+internal sealed class JobCodeException(Exception inner) : Exception("The job's code threw.", inner);

@@ -50,6 +50,18 @@ internal static partial class Log
     [LoggerMessage(23, LogLevel.Warning, "Authentication failed from {Peer}: {Reason}")]
     public static partial void AuthenticationFailed(ILogger logger, string peer, string reason);
 
+    [LoggerMessage(91, LogLevel.Warning, "{Count} more authentication failures from {Addresses} addresses in the last {Seconds} s (the last from {Last})")]
+    public static partial void AuthenticationFailuresSummarized(ILogger logger, int count, int addresses, double seconds, string last);
+
+    [LoggerMessage(92, LogLevel.Information, "Assembly cache {Directory}: {Count} assemblies, {Bytes} bytes, quota {Limit} bytes")]
+    public static partial void AssemblyCacheOpened(ILogger logger, string directory, int count, long bytes, long limit);
+
+    [LoggerMessage(93, LogLevel.Information, "Assembly {Sha256} ({Bytes} bytes) evicted from the cache, the least recently used, to keep it under its quota of {Limit} bytes")]
+    public static partial void AssemblyEvicted(ILogger logger, string sha256, long bytes, long limit);
+
+    [LoggerMessage(94, LogLevel.Warning, "The assembly cache holds {Bytes} bytes, over its quota of {Limit} bytes: the rest is in use by connected clients")]
+    public static partial void AssemblyCacheOverQuota(ILogger logger, long bytes, long limit);
+
     [LoggerMessage(24, LogLevel.Information, "Client {Peer} connected")]
     public static partial void ClientConnected(ILogger logger, string peer);
 

@@ -29,6 +29,8 @@ internal sealed class FrameConnection : IAsyncDisposable
 
     private readonly FrameHandler _onFrame;
     private volatile int _maxPayload;
+    private volatile FrameOpener? _opener;
+    private FrameSealer? _sealer; // the write loop's own
     private readonly CancellationTokenSource _closing = new();
     private readonly TaskCompletionSource<Exception?> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task? _readLoop;
@@ -58,6 +60,25 @@ internal sealed class FrameConnection : IAsyncDisposable
 
     /// <summary>Who is at the other end, for the byte counts of the <c>PPSharp</c> meter: "local", or a node or client address.</summary>
     public string Peer { get; init; } = "local";
+
+    /// <summary>
+    /// From the next frame read on, every incoming frame must be sealed with <paramref name="opener"/>'s key (see
+    /// <see cref="FrameProtection"/>). Called on the read loop, or while the peer cannot send (mid-handshake).
+    /// </summary>
+    public void ProtectReceiving(FrameOpener opener) => _opener = opener;
+
+    /// <summary>Every frame queued after this call goes out sealed with <paramref name="sealer"/>'s key; those before, as they are.</summary>
+    public void ProtectSending(FrameSealer sealer) => _outgoing.Writer.TryWrite(new StartSealing(sealer));
+
+    /// <summary>A marker in the send queue: the write loop seals from here on.</summary>
+    private sealed class StartSealing(FrameSealer sealer) : IOutgoingFrame
+    {
+        public FrameSealer Sealer => sealer;
+
+        public MessageType Type => MessageType.Error;
+
+        public void WritePayload(IBufferWriter<byte> writer) => throw new InvalidOperationException("Not a frame.");
+    }
 
     /// <summary>Completes when the connection has ended: <see langword="null"/> for a clean end of stream, else the reason.</summary>
     public Task<Exception?> Completion => _completion.Task;
@@ -120,9 +141,10 @@ internal sealed class FrameConnection : IAsyncDisposable
             {
                 ReadResult result = await _reader.ReadAsync(_closing.Token).ConfigureAwait(false);
                 ReadOnlySequence<byte> buffer = result.Buffer;
-                while (FrameCodec.TryRead(ref buffer, _maxPayload, out MessageType type, out ReadOnlySequence<byte> payload))
+                bool more = true;
+                while (more)
                 {
-                    _onFrame(type, payload);
+                    more = _opener is { } opener ? ReadSealedRecord(ref buffer, opener) : ReadPlainFrame(ref buffer);
                 }
 
                 PPSharpMetrics.OnBytes(result.Buffer.Length - buffer.Length, Peer, sent: false);
@@ -149,6 +171,41 @@ internal sealed class FrameConnection : IAsyncDisposable
         Close(reason);
     }
 
+    /// <summary>Hands one frame off the front of <paramref name="buffer"/> to the handler, if a whole one is there.</summary>
+    private bool ReadPlainFrame(ref ReadOnlySequence<byte> buffer)
+    {
+        if (!FrameCodec.TryRead(ref buffer, _maxPayload, out MessageType type, out ReadOnlySequence<byte> payload))
+        {
+            return false;
+        }
+
+        _onFrame(type, payload); // It may turn sealing on: the next frame is then read as a record.
+        return true;
+    }
+
+    /// <summary>Opens one sealed record off the front of <paramref name="buffer"/>, if a whole one is there, and hands its frames on.</summary>
+    private bool ReadSealedRecord(ref ReadOnlySequence<byte> buffer, FrameOpener opener)
+    {
+        if (!FrameOpener.TryReadRecord(ref buffer, FrameProtection.MaxRecord(_maxPayload), out ReadOnlySequence<byte> record))
+        {
+            return false;
+        }
+
+        using FrameOpener.Opened opened = opener.Open(record);
+        ReadOnlySequence<byte> frames = opened.Payload;
+        while (FrameCodec.TryRead(ref frames, _maxPayload, out MessageType type, out ReadOnlySequence<byte> payload))
+        {
+            _onFrame(type, payload);
+        }
+
+        if (!frames.IsEmpty)
+        {
+            throw new ProtocolException("A sealed record ends in the middle of a frame.");
+        }
+
+        return true;
+    }
+
     private async Task WriteLoopAsync()
     {
         Exception? reason = null;
@@ -162,7 +219,25 @@ internal sealed class FrameConnection : IAsyncDisposable
                 long before = _counter.Written;
                 while (queue.TryRead(out IOutgoingFrame? frame))
                 {
-                    FrameCodec.Write(_counter, frame, _maxPayload);
+                    if (frame is StartSealing start)
+                    {
+                        _sealer = start.Sealer;
+                        continue;
+                    }
+
+                    if (_sealer is null)
+                    {
+                        FrameCodec.Write(_counter, frame, _maxPayload);
+                    }
+                    else
+                    {
+                        _sealer.Add(frame, _maxPayload); // Frames between two flushes go out as one sealed record.
+                        if (_sealer.Pending >= FrameProtection.RecordTarget)
+                        {
+                            _sealer.Seal(_writer);
+                        }
+                    }
+
                     if (frame is FlushedFrame flushed)
                     {
                         waiting = flushed;
@@ -175,6 +250,7 @@ internal sealed class FrameConnection : IAsyncDisposable
                     }
                 }
 
+                _sealer?.Seal(_writer);
                 await _writer.FlushAsync(_closing.Token).ConfigureAwait(false);
                 PPSharpMetrics.OnBytes(_counter.Written - before, Peer, sent: true);
                 waiting?.Written.TrySetResult();
@@ -228,5 +304,7 @@ internal sealed class FrameConnection : IAsyncDisposable
         }
 
         _closing.Dispose();
+        _opener?.Dispose();
+        _sealer?.Dispose();
     }
 }

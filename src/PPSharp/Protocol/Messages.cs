@@ -89,7 +89,7 @@ internal static class Messages
                 body = payload.Slice(reader.Position);
                 return header;
             }
-            catch (Exception ex) when (ex is MessagePackSerializationException or EndOfStreamException)
+            catch (Exception ex) when (Malformed.Is(ex))
             {
                 throw new ProtocolException($"a malformed RunJob payload: {ex.Message}");
             }
@@ -143,7 +143,7 @@ internal static class Messages
                 ? new PPSharp.Scheduling.WorkOutcome(PPSharp.Scheduling.OutcomeKind.Succeeded, node, elapsed, output, Result: payload.Slice(reader.Position).ToArray())
                 : new PPSharp.Scheduling.WorkOutcome(PPSharp.Scheduling.OutcomeKind.Failed, node, elapsed, output, ErrorType: reader.ReadString(), ErrorMessage: reader.ReadString(), ErrorStackTrace: reader.ReadString()));
         }
-        catch (Exception ex) when (ex is MessagePackSerializationException or EndOfStreamException)
+        catch (Exception ex) when (Malformed.Is(ex))
         {
             throw new ProtocolException($"a malformed {type} payload: {ex.Message}");
         }
@@ -170,7 +170,7 @@ internal static class Messages
                 var reader = new MessagePackReader(payload);
                 return (long)reader.ReadUInt64();
             }
-            catch (Exception ex) when (ex is MessagePackSerializationException or EndOfStreamException)
+            catch (Exception ex) when (Malformed.Is(ex))
             {
                 throw new ProtocolException($"a malformed job signal: {ex.Message}");
             }
@@ -198,7 +198,7 @@ internal static class Messages
                 var cancel = new CancelJob((long)reader.ReadUInt64(), reader.ReadInt64());
                 return cancel.GraceMilliseconds < 0 ? throw new ProtocolException("a CancelJob with a negative grace period.") : cancel;
             }
-            catch (Exception ex) when (ex is MessagePackSerializationException or EndOfStreamException)
+            catch (Exception ex) when (Malformed.Is(ex))
             {
                 throw new ProtocolException($"a malformed CancelJob payload: {ex.Message}");
             }

@@ -28,12 +28,15 @@ internal sealed class ClientSession
     private byte[]? _clientNonce;
     private long _lastHeard = Environment.TickCount64;
     private volatile bool _authenticated;
-    private bool _refused;
+    private volatile bool _refused;
+    private bool _checking;
+    private readonly System.Net.IPAddress? _address;
 
     public ClientSession(NodeHost node, Socket socket)
     {
         _node = node;
         _peer = socket.RemoteEndPoint?.ToString() ?? "unknown peer";
+        _address = (socket.RemoteEndPoint as System.Net.IPEndPoint)?.Address;
         _connection = new FrameConnection(new NetworkStream(socket, ownsSocket: true), Handshake.PreAuthenticationMaxPayload, OnFrame)
         {
             Peer = (socket.RemoteEndPoint as System.Net.IPEndPoint)?.Address.ToString() ?? "client", // the address, not the ephemeral port
@@ -63,7 +66,7 @@ internal sealed class ClientSession
     public void Start()
     {
         _connection.Start();
-        _connection.Send(Handshake.Hello(Handshake.NodeRole, _nodeNonce));
+        _connection.Send(Handshake.Hello(Handshake.NodeRole, _nodeNonce, _node.Guard.Salt));
         _ = WatchAsync();
     }
 
@@ -80,7 +83,7 @@ internal sealed class ClientSession
         Task<Exception?> closed = _connection.Completion;
         if (await Task.WhenAny(closed, Task.Delay(_node.Options.HandshakeTimeout)).ConfigureAwait(false) != closed && !_authenticated)
         {
-            Log.AuthenticationFailed(_node.Logger, _peer, "no handshake within the time limit");
+            _node.Guard.Failed(_address, _peer, "no handshake within the time limit");
             _connection.Close(new ProtocolException("handshake timeout"));
         }
 
@@ -149,6 +152,10 @@ internal sealed class ClientSession
         }
     }
 
+    /// <summary>
+    /// The node's half of <see cref="Handshake"/>: the client proves first; only then does the node prove itself and
+    /// seal both directions. A proof is answered after the delay <see cref="AuthGuard"/> sets for its address.
+    /// </summary>
     private void Authenticate(MessageType type, ReadOnlySequence<byte> payload)
     {
         try
@@ -156,20 +163,11 @@ internal sealed class ClientSession
             switch (type)
             {
                 case MessageType.NodeHello when _clientNonce is null:
-                    _clientNonce = Handshake.ReadHello(payload, Handshake.ClientRole);
-                    _connection.Send(Handshake.Proof(Secret, Handshake.NodeRole, _clientNonce, _nodeNonce));
+                    _clientNonce = Handshake.ReadHello(payload, Handshake.ClientRole).Nonce;
                     return;
-                case MessageType.AuthProof when _clientNonce is not null:
-                    if (!Handshake.Verify(payload, Secret, Handshake.ClientRole, _clientNonce, _nodeNonce))
-                    {
-                        throw new ProtocolException("authentication failed (wrong secret?)");
-                    }
-
-                    _authenticated = true;
-                    _connection.MaxPayload = _node.Options.MaxMessageSize;
-                    _connection.Send(Signal.Of(MessageType.NodeInfo, (ref MessagePackWriter w) => w.Write(_node.Workers)));
-                    _node.OnAuthenticated(this);
-                    Log.ClientConnected(_node.Logger, _peer);
+                case MessageType.AuthProof when _clientNonce is not null && !_checking:
+                    _checking = true; // Anything the client sends before our answer breaks the handshake.
+                    _ = CheckProofAsync(Handshake.ReadProof(payload), _clientNonce);
                     return;
                 default:
                     throw new ProtocolException($"unexpected {type} frame before authentication");
@@ -177,11 +175,49 @@ internal sealed class ClientSession
         }
         catch (ProtocolException ex)
         {
-            Log.AuthenticationFailed(_node.Logger, _peer, ex.Message);
-            _refused = true;
-            _connection.Send(Signal.Error(ex.Message));
-            _connection.CloseAfterSending(ex);
+            Refuse(ex);
         }
+    }
+
+    private async Task CheckProofAsync(byte[]? proof, byte[] clientNonce)
+    {
+        AuthGuard guard = _node.Guard;
+        TimeSpan delay = guard.DelayBeforeAnswering(_address);
+        if (delay > TimeSpan.Zero)
+        {
+            await Task.WhenAny(Task.Delay(delay), _connection.Completion).ConfigureAwait(false);
+        }
+
+        byte[] key = await guard.Key.ConfigureAwait(false);
+        if (_refused || _connection.Completion.IsCompleted)
+        {
+            return;
+        }
+
+        if (!Handshake.Verify(proof, key, Handshake.ClientRole, clientNonce, _nodeNonce))
+        {
+            Refuse(new ProtocolException("authentication failed (wrong secret?)"));
+            return;
+        }
+
+        guard.Succeeded(_address);
+        (byte[] fromClient, byte[] toClient) = Handshake.SessionKeys(key, clientNonce, _nodeNonce);
+        _connection.ProtectReceiving(new FrameOpener(fromClient)); // The client sends nothing more until it has our proof.
+        _connection.MaxPayload = _node.Options.MaxMessageSize;
+        _authenticated = true;
+        _connection.Send(Handshake.Proof(key, Handshake.NodeRole, clientNonce, _nodeNonce));
+        _connection.ProtectSending(new FrameSealer(toClient));
+        _connection.Send(Signal.Of(MessageType.NodeInfo, (ref MessagePackWriter w) => w.Write(_node.Workers)));
+        _node.OnAuthenticated(this);
+        Log.ClientConnected(_node.Logger, _peer);
+    }
+
+    private void Refuse(ProtocolException reason)
+    {
+        _node.Guard.Failed(_address, _peer, reason.Message);
+        _refused = true;
+        _connection.Send(Signal.Error(reason.Message));
+        _connection.CloseAfterSending(reason);
     }
 
     /// <summary>A client's function: usable at once if the node has its assemblies, else once they are uploaded.</summary>
@@ -221,9 +257,20 @@ internal sealed class ClientSession
         var reader = new MessagePackReader(payload);
         string sha = reader.ReadString() ?? throw new ProtocolException("an assembly upload without a hash.");
         ReadOnlySequence<byte> content = reader.ReadBytes() ?? throw new ProtocolException("an assembly upload without content.");
-        if (!_node.Cache.TryAdd(sha, content.ToArray()))
+        lock (_gate)
         {
-            throw new ProtocolException($"the uploaded assembly does not match its SHA-256 {sha}.");
+            if (!_requested.Remove(sha))
+            {
+                throw new ProtocolException($"an upload of {sha}, which this node did not ask for.");
+            }
+        }
+
+        switch (_node.Cache.TryAdd(sha, content.IsSingleSegment ? content.FirstSpan : content.ToArray()))
+        {
+            case AssemblyCache.AddResult.HashMismatch:
+                throw new ProtocolException($"the uploaded assembly does not match its SHA-256 {sha}.");
+            case AssemblyCache.AddResult.OverQuota:
+                throw new ProtocolException($"the uploaded assembly {sha} ({content.Length} bytes) is larger than this node's whole cache quota ({_node.Cache.Limit} bytes).");
         }
 
         Log.AssemblyReceived(_node.Logger, sha, content.Length, _peer);

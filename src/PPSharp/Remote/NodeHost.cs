@@ -42,7 +42,8 @@ internal sealed class NodeHost : IAsyncDisposable
         _options = options;
         _logger = (options.LoggerFactory ?? NullLoggerFactory.Instance).CreateLogger("PPSharp.Node");
         _scheduler = new Scheduler(_statistics, options.CancelGracePeriod);
-        Cache = new AssemblyCache(options.CacheDirectory);
+        Cache = new AssemblyCache(options.CacheDirectory, options.CacheSizeLimit, _logger, HashesInUse);
+        Guard = new AuthGuard(options.Secret ?? string.Empty, _logger);
     }
 
     /// <summary>Where the node listens, once started (the real port when <see cref="NodeHostOptions.Port"/> was 0).</summary>
@@ -54,6 +55,9 @@ internal sealed class NodeHost : IAsyncDisposable
     public int Workers => _pool?.Target ?? 0;
 
     internal AssemblyCache Cache { get; }
+
+    /// <summary>The node's salt and derived secret, and the slowing-down and logging of failed handshakes.</summary>
+    internal AuthGuard Guard { get; }
 
     internal Scheduler Scheduler => _scheduler;
 
@@ -134,6 +138,7 @@ internal sealed class NodeHost : IAsyncDisposable
         }
 
         _idle.TrySetResult();
+        Guard.Dispose();
         Log.NodeStopped(_logger);
     }
 
@@ -144,6 +149,15 @@ internal sealed class NodeHost : IAsyncDisposable
     internal long NextJobId() => Interlocked.Increment(ref _nextJobId);
 
     internal ILogger Logger => _logger;
+
+    /// <summary>The assemblies connected clients' functions use: the cache never evicts them.</summary>
+    private HashSet<string> HashesInUse()
+    {
+        lock (_gate)
+        {
+            return _sessions.SelectMany(s => s.CodeSets).SelectMany(set => set.Split(',')).ToHashSet(StringComparer.OrdinalIgnoreCase);
+        }
+    }
 
     internal void OnAuthenticated(ClientSession session)
     {

@@ -51,6 +51,15 @@ internal sealed class NodeHostOptions
     /// <summary>Where uploaded assemblies are cached; null means <c>$XDG_CACHE_HOME/ppsharp</c> (or the platform's equivalent).</summary>
     public string? CacheDirectory { get; set; }
 
+    /// <summary>The assembly cache's default quota: 1 GiB.</summary>
+    public const long DefaultCacheSizeLimit = 1L << 30;
+
+    /// <summary>
+    /// The most bytes of uploaded assemblies the node keeps (<c>-C</c>, in MiB); the least recently used are evicted
+    /// past it, except those connected clients use. An upload larger than this is refused.
+    /// </summary>
+    public long CacheSizeLimit { get; set; } = DefaultCacheSizeLimit;
+
     /// <summary>Where the node logs.</summary>
     public ILoggerFactory? LoggerFactory { get; set; }
 }

@@ -195,9 +195,10 @@ internal sealed class RemoteNode : JobExecutor, IAsyncDisposable
                 session.Refusal = Handshake.ReadError(payload);
                 throw new ProtocolException(session.Refusal);
             case MessageType.NodeHello when session.NodeNonce is null:
+                byte[]? salt;
                 try
                 {
-                    session.NodeNonce = Handshake.ReadHello(payload, Handshake.NodeRole);
+                    (session.NodeNonce, salt) = Handshake.ReadHello(payload, Handshake.NodeRole);
                 }
                 catch (ProtocolException ex)
                 {
@@ -206,16 +207,21 @@ internal sealed class RemoteNode : JobExecutor, IAsyncDisposable
                     throw;
                 }
 
-                _connection?.Send(Handshake.Proof(_secret, Handshake.ClientRole, session.ClientNonce, session.NodeNonce));
+                if (_connection is { } connection && salt is not null)
+                {
+                    _ = Task.Run(() => Prove(connection, session, salt)); // The key derivation is slow on purpose: off the read loop.
+                }
+
                 break;
-            case MessageType.AuthProof when session.NodeNonce is not null && !session.NodeProven:
-                if (!Handshake.Verify(payload, _secret, Handshake.NodeRole, session.ClientNonce, session.NodeNonce))
+            case MessageType.AuthProof when session.Key is { } key && !session.NodeProven:
+                if (!Handshake.Verify(payload, key, Handshake.NodeRole, session.ClientNonce, session.NodeNonce!))
                 {
                     session.Refusal = "the node could not prove it knows the secret (wrong secret?)";
                     throw new ProtocolException(session.Refusal);
                 }
 
                 session.NodeProven = true;
+                _connection?.ProtectReceiving(new FrameOpener(session.FromNode!)); // Everything after the node's proof is sealed.
                 break;
             case MessageType.NodeInfo when session.NodeProven:
                 var reader = new MessagePackReader(payload);
@@ -249,6 +255,27 @@ internal sealed class RemoteNode : JobExecutor, IAsyncDisposable
                 throw new ProtocolException("the node is shutting down");
             default:
                 throw new ProtocolException($"unexpected {type} frame from the node.");
+        }
+    }
+
+    /// <summary>
+    /// The client's half of <see cref="Handshake"/>: proves first, with the key derived from the secret and the node's
+    /// salt, then seals everything it sends after the proof. It sends nothing more until the node has proved itself.
+    /// </summary>
+    private void Prove(FrameConnection connection, ConnectionState session, byte[] salt)
+    {
+        try
+        {
+            byte[] key = SecretKey.Derive(_secret, salt);
+            (byte[] toNode, byte[] fromNode) = Handshake.SessionKeys(key, session.ClientNonce, session.NodeNonce!);
+            session.FromNode = fromNode;
+            session.Key = key; // Set before the proof goes: the node's answer can only follow it.
+            connection.Send(Handshake.Proof(key, Handshake.ClientRole, session.ClientNonce, session.NodeNonce!));
+            connection.ProtectSending(new FrameSealer(toNode));
+        }
+        catch (Exception ex) when (ex is System.Security.Cryptography.CryptographicException or ArgumentException)
+        {
+            connection.Close(ex);
         }
     }
 
@@ -304,6 +331,12 @@ internal sealed class RemoteNode : JobExecutor, IAsyncDisposable
         public byte[]? NodeNonce { get; set; }
 
         public bool NodeProven { get; set; }
+
+        /// <summary>The derived secret, once this side has sent its proof.</summary>
+        public volatile byte[]? Key;
+
+        /// <summary>The key of the node's sealed frames.</summary>
+        public byte[]? FromNode { get; set; }
 
         public int Workers { get; set; }
 

@@ -126,7 +126,7 @@ internal sealed record FunctionDescription(
 
             return new FunctionDescription(id, delegateType, declaringType, token, generic, kind, targetType, closure, code, source);
         }
-        catch (Exception ex) when (ex is MessagePackSerializationException or EndOfStreamException)
+        catch (Exception ex) when (PPSharp.Protocol.Malformed.Is(ex))
         {
             throw new PPSharp.Protocol.ProtocolException($"A malformed DefineFunction payload: {ex.Message}");
         }

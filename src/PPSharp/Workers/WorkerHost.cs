@@ -193,7 +193,7 @@ internal static class WorkerHost
             return new Messages.JobSucceeded(job.Header.JobId, elapsed, text, value);
         }
 
-        return new Messages.JobFailed(job.Header.JobId, elapsed, text, ExceptionText.TypeName(error), ExceptionText.Message(error), ExceptionText.StackTrace(error) ?? ExceptionText.TypeName(error));
+        return new Messages.JobFailed(job.Header.JobId, elapsed, text, ExceptionText.TypeName(error), ExceptionText.Message(error), ExceptionText.StackTrace(error));
     }
 
     /// <summary>Ends this process at once, with no clean-up that a stuck job could block.</summary>

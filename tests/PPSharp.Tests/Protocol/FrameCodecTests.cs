@@ -7,13 +7,6 @@ namespace PPSharp.Tests.Protocol;
 /// <summary>In-memory tests of framing: no processes, no sockets.</summary>
 public sealed class FrameCodecUnitTests
 {
-    private sealed class RawFrame(MessageType type, byte[] payload) : IOutgoingFrame
-    {
-        public MessageType Type => type;
-
-        public void WritePayload(IBufferWriter<byte> writer) => writer.Write(payload);
-    }
-
     private static ReadOnlySequence<byte> Encode(params IOutgoingFrame[] frames)
     {
         var pipe = new Pipe();

@@ -25,6 +25,7 @@ public sealed class PpServerCommandLineTests : IDisposable
             "-h", "--help", "-d", "--debug", "-f", "--log-format", "-a", "--autodiscovery", "-r", "--restart",
             "-n", "--proto", "-c", "--config", "-i", "--interface", "-b", "--broadcast", "-p", "--port",
             "-w", "--workers", "-s", "--secret", "-t", "--timeout", "-k", "--socket-timeout", "-P", "--pid-file",
+            "-C", "--cache-size",
         ];
         foreach (string option in options)
         {
@@ -52,6 +53,7 @@ public sealed class PpServerCommandLineTests : IDisposable
         { "-f", "100% sure: %(message)s", "-f/--log-format" },
         { "-i", "not a host!", "-i/--interface" },
         { "-s", "", "-s/--secret" },
+        { "-C", "0", "-C/--cache-size" },
     };
 
     [Theory]
@@ -120,6 +122,7 @@ public sealed class PpServerCommandLineTests : IDisposable
         { "network", "interface", "not a host!" },
         { "network", "broadcast", "everyone" },
         { "network", "autodiscovery", "perhaps" },
+        { "general", "cache_size", "lots" },
     };
 
     [Theory]
