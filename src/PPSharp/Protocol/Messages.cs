@@ -11,7 +11,7 @@ namespace PPSharp.Protocol;
 internal static class Messages
 {
     /// <summary>Bumped on any incompatible change of frames or payloads; both ends check it in the first frame.</summary>
-    public const int ProtocolVersion = 3;
+    public const int ProtocolVersion = 4;
 
     /// <summary>
     /// This build of PPSharp (its module version id). A local worker must run the very same build as its job server;
