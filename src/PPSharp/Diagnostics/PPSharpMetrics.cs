@@ -86,7 +86,9 @@ internal static class PPSharpMetrics
     {
         if (item.EnqueuedAt != 0 && QueueDuration.Enabled)
         {
+            // Once per job: a job taken back from a busy worker and sent again has waited once, from its submission.
             QueueDuration.Record(Stopwatch.GetElapsedTime(item.EnqueuedAt).TotalSeconds, new KeyValuePair<string, object?>(NodeTag, executor.Node));
+            item.EnqueuedAt = 0;
         }
     }
 
