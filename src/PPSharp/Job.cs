@@ -140,7 +140,8 @@ public class Job
                     outcome.ErrorType,
                     outcome.ErrorMessage,
                     outcome.ErrorStackTrace,
-                    outcome.Node));
+                    outcome.Node,
+                    Serialization.ExceptionPayload.Recreate(outcome)));
                 break;
             default:
                 Fail(outcome.LocalError ?? new JobFailedException($"Job {Id} was lost."));

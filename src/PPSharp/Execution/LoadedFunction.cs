@@ -189,4 +189,5 @@ internal sealed class LoadedFunction
 }
 
 /// <summary>The user's function threw <see cref="Exception.InnerException"/>; distinguishes it from our own failures.</summary>
-internal sealed class JobCodeException(Exception inner) : Exception(inner.Message, inner);
+/// <remarks>Its own message is fixed: the inner exception's Message getter may throw.</remarks>
+internal sealed class JobCodeException(Exception inner) : Exception("The job's code threw.", inner);

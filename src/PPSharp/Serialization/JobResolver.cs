@@ -36,6 +36,12 @@ internal sealed class JobResolver : IFormatterResolver
         private static IMessagePackFormatter<T> Create()
         {
             Type type = typeof(T);
+            if (typeof(Exception).IsAssignableFrom(type))
+            {
+                // Before the transfer policy: an exception travels as its description, whatever its namespace.
+                return (IMessagePackFormatter<T>)Activator.CreateInstance(typeof(ExceptionFormatter<>).MakeGenericType(type))!;
+            }
+
             if (TransferPolicy.IsRefused(type, out string? reason))
             {
                 return new RefusingFormatter<T>(reason);

@@ -129,6 +129,6 @@ internal static class WorkerHost
             return new Messages.JobSucceeded(job.Id, elapsed, text, value);
         }
 
-        return new Messages.JobFailed(job.Id, elapsed, text, error.GetType().FullName ?? error.GetType().Name, error.Message, error.StackTrace ?? error.ToString());
+        return ExceptionPayload.Failed(job.Id, elapsed, text, error);
     }
 }
