@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
 using PPSharp.Discovery;
 using PPSharp.Internal;
 using PPSharp.Remote;
@@ -84,7 +83,7 @@ public sealed partial class JobServer : IDisposable, IAsyncDisposable
         }
 
         _loggingConfigured = options.LoggerFactory is not null;
-        _logger = (options.LoggerFactory ?? NullLoggerFactory.Instance).CreateLogger("PPSharp.JobServer");
+        _logger = (options.LoggerFactory ?? StandardErrorLoggerFactory.Instance).CreateLogger("PPSharp.JobServer");
         _scheduler = new Scheduler(_statistics);
         _pool = new LocalWorkerPool(_scheduler, options.Restart, options.MaxMessageSize, _logger);
         _pool.Target = ncpus;
@@ -244,6 +243,7 @@ public sealed partial class JobServer : IDisposable, IAsyncDisposable
         try
         {
             _scheduler.Enqueue(new JobWorkItem(job, info.Definition, body));
+            FailIfEveryNodeRefused();
         }
         catch
         {
@@ -286,6 +286,7 @@ public sealed partial class JobServer : IDisposable, IAsyncDisposable
 
             node = new RemoteNode(host, port, _secret, _scheduler, _logger, _socketTimeout, _maxMessageSize, persistent, OnNodeGone);
             _nodes[name] = node;
+            node.Health.Refused += FailIfEveryNodeRefused;
         }
 
         _statistics.Ensure(node.Node);

@@ -32,7 +32,12 @@ public sealed class JobServerOptions
     /// <summary>How long a silent node is trusted before its jobs are rescheduled elsewhere (<see cref="DefaultSocketTimeout"/> if null). Nodes are pinged every few seconds, so a busy node is never taken for a dead one.</summary>
     public TimeSpan? SocketTimeout { get; set; }
 
-    /// <summary>Where PPSharp logs (worker starts and crashes, callback failures). Null (the default) logs nothing.</summary>
+    /// <summary>
+    /// Where PPSharp logs (worker starts and crashes, nodes that cannot be reached or refuse this client, callback
+    /// failures). Null (the default) writes warnings and errors to standard error, one line each ("PPSharp warning:
+    /// ..."), at most 3 lines of one kind per 10 seconds, as Python's logging does when a program configured nothing;
+    /// a factory given here takes over entirely.
+    /// </summary>
     public ILoggerFactory? LoggerFactory { get; set; }
 
     /// <summary>Largest single message (one job's arguments or one result) accepted on a channel, in bytes.</summary>
