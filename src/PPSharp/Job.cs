@@ -148,7 +148,7 @@ public class Job
                 break;
         }
 
-        if (_error is null && HasCallback)
+        if ((_error is null && HasCallback) || _server.HasJobFinishedHandlers)
         {
             _server.Callbacks.Post(this);
         }
@@ -169,13 +169,17 @@ public class Job
     {
         try
         {
-            InvokeCallback();
+            if (_error is null)
+            {
+                InvokeCallback();
+            }
         }
         catch (Exception ex)
         {
             _server.ReportCallbackFailure(this, ex);
         }
 
+        _server.RaiseJobFinished(this, _error);
         Finish();
     }
 
@@ -235,6 +239,11 @@ public sealed class Job<T> : Job
 
     private protected override void InvokeCallback()
     {
+        if (_callback is null)
+        {
+            return; // posted for JobServer.JobFinished only
+        }
+
         T value;
         try
         {
