@@ -47,6 +47,11 @@ internal sealed class JobResolver : IFormatterResolver
                 return new RefusingFormatter<T>(reason);
             }
 
+            if (ValueFormatters.Find<T>() is { } value)
+            {
+                return value;
+            }
+
             if (type == typeof(object))
             {
                 return new PolymorphicFormatter<T>();
