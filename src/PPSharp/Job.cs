@@ -23,6 +23,7 @@ public class Job
     private Exception? _error;
     private Task? _asTask;
     private int _outputShown;
+    private string? _console;
 
     private protected Job(JobServer server, string group, Action? callback)
     {
@@ -51,7 +52,7 @@ public class Job
     /// <summary>Where the job ran: "local" or "host:port"; null until it has finished.</summary>
     public string? Node { get; private set; }
 
-    /// <summary>What the job wrote to <see cref="Console.Out"/> and <see cref="Console.Error"/>, merged in order; empty until it has finished.</summary>
+    /// <summary>What the job wrote to <see cref="Console.Out"/> and <see cref="Console.Error"/>, merged in order; empty until it has finished. See <see cref="JobServerOptions.ConsoleOutput"/> for when it is shown.</summary>
     public string Output { get; private set; } = string.Empty;
 
     /// <summary>How long the job's function ran, measured where it ran.</summary>
@@ -98,9 +99,9 @@ public class Job
 
     private protected void ShowOutput()
     {
-        if (Output.Length > 0 && Interlocked.Exchange(ref _outputShown, 1) == 0)
+        if (Output.Length > 0 && _server.ConsoleOutput != ConsoleOutput.None && Interlocked.Exchange(ref _outputShown, 1) == 0)
         {
-            Console.Out.Write(Output);
+            JobConsole.Replay(_console);
         }
     }
 
@@ -124,7 +125,13 @@ public class Job
     internal void Complete(in WorkOutcome outcome)
     {
         Node = outcome.Node;
-        Output = outcome.Output ?? string.Empty;
+        _console = outcome.Output;
+        Output = Execution.ConsoleText.Merge(outcome.Output);
+        if (_server.ConsoleOutput == ConsoleOutput.OnCompletion)
+        {
+            ShowOutput();
+        }
+
         JobTime = outcome.Elapsed;
         switch (outcome.Kind)
         {

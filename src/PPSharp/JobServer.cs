@@ -90,6 +90,7 @@ public sealed partial class JobServer : IDisposable, IAsyncDisposable
         _secret = options.Secret;
         _socketTimeout = socketTimeout;
         _maxMessageSize = options.MaxMessageSize;
+        ConsoleOutput = options.ConsoleOutput;
         foreach ((string host, int port) in nodes)
         {
             AddNode(host, port, persistent: true);
@@ -125,6 +126,8 @@ public sealed partial class JobServer : IDisposable, IAsyncDisposable
     public bool IsDestroyed => Volatile.Read(ref _destroyed) != 0;
 
     internal CallbackDispatcher Callbacks { get; } = new();
+
+    internal ConsoleOutput ConsoleOutput { get; }
 
     /// <summary>The nodes jobs can run on now and their worker counts: "local" for this machine's workers, and each connected remote node as "host:port".</summary>
     public IReadOnlyDictionary<string, int> GetActiveNodes()

@@ -40,6 +40,12 @@ public sealed class JobServerOptions
     /// </summary>
     public ILoggerFactory? LoggerFactory { get; set; }
 
+    /// <summary>
+    /// When a job's console output is written to this process's console (standard output and standard error each to
+    /// its own stream): <see cref="PPSharp.ConsoleOutput.OnCompletion"/> by default; it is always kept in <see cref="Job.Output"/>.
+    /// </summary>
+    public ConsoleOutput ConsoleOutput { get; set; } = ConsoleOutput.OnCompletion;
+
     /// <summary>Largest single message (one job's arguments or one result) accepted on a channel, in bytes.</summary>
     public int MaxMessageSize { get; set; } = DefaultMaxMessageSize;
 }

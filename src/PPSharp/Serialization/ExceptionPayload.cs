@@ -143,7 +143,6 @@ internal static class ExceptionPayload
         foreach (FieldInfo field in OwnFields(type))
         {
             byte[]? value = Read(() => Nested(field.FieldType, field.GetValue(error), options));
-            GraphGuard.Reset(); // a field that failed half-way must not leave its path behind
             if (value is not null)
             {
                 fields.Add((Key(field), value));
@@ -233,7 +232,6 @@ internal static class ExceptionPayload
             {
                 byte[]? key = Read(() => Nested(typeof(object), entry.Key, options));
                 byte[]? value = Read(() => Nested(typeof(object), entry.Value, options));
-                GraphGuard.Reset();
                 if (key is not null && value is not null)
                 {
                     entries.Add((key, value));

@@ -83,6 +83,14 @@ internal static class WorkerHost
 
         var results = new ArrayBufferWriter<byte>(256);
         ChannelReader<IncomingJob> queue = jobs.Reader;
+        DeepStack.OnLargeStack(() => ServeJobs(queue, connection, functions, output, results)); // deep values and deep recursion in jobs
+        connection.CompleteSending();
+        connection.Completion.Wait(TimeSpan.FromSeconds(30));
+        Environment.Exit(0);
+    }
+
+    private static bool ServeJobs(ChannelReader<IncomingJob> queue, FrameConnection connection, FunctionTable functions, OutputCapture output, ArrayBufferWriter<byte> results)
+    {
         while (queue.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
         {
             while (queue.TryRead(out IncomingJob? job))
@@ -97,9 +105,7 @@ internal static class WorkerHost
             }
         }
 
-        connection.CompleteSending();
-        connection.Completion.Wait(TimeSpan.FromSeconds(30));
-        Environment.Exit(0);
+        return true;
     }
 
     private static IOutgoingFrame Execute(IncomingJob job, FunctionTable functions, OutputCapture output, ArrayBufferWriter<byte> results)
