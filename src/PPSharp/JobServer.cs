@@ -164,7 +164,7 @@ public sealed partial class JobServer : IDisposable, IAsyncDisposable
     public void PrintStats(TextWriter writer)
     {
         ArgumentNullException.ThrowIfNull(writer);
-        StatisticsTable.Print(writer, _statistics.Snapshot(), _created, _scheduler.ActiveCount, Ncpus);
+        StatisticsTable.Print(writer, _statistics.Snapshot(), _created, _scheduler.LocalRunningCount, Ncpus);
     }
 
     /// <summary>Blocks until every job submitted so far (of <paramref name="group"/>, or all if null) has finished and its callback has run.</summary>
