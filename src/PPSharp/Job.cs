@@ -25,6 +25,7 @@ public class Job
     private Task? _asTask;
     private int _outputShown;
     private CancellationTokenRegistration _cancellation;
+    private string? _console;
 
     private protected Job(JobServer server, string group, Action? callback)
     {
@@ -53,7 +54,7 @@ public class Job
     /// <summary>Where the job ran: "local" or "host:port"; null until it has finished.</summary>
     public string? Node { get; private set; }
 
-    /// <summary>What the job wrote to <see cref="Console.Out"/> and <see cref="Console.Error"/>, merged in order; empty until it has finished.</summary>
+    /// <summary>What the job wrote to <see cref="Console.Out"/> and <see cref="Console.Error"/>, merged in order; empty until it has finished. See <see cref="JobServerOptions.ConsoleOutput"/> for when it is shown.</summary>
     public string Output { get; private set; } = string.Empty;
 
     /// <summary>How long the job's function ran, measured where it ran.</summary>
@@ -146,9 +147,9 @@ public class Job
 
     private protected void ShowOutput()
     {
-        if (Output.Length > 0 && Interlocked.Exchange(ref _outputShown, 1) == 0)
+        if (Output.Length > 0 && _server.ConsoleOutput != ConsoleOutput.None && Interlocked.Exchange(ref _outputShown, 1) == 0)
         {
-            Console.Out.Write(Output);
+            JobConsole.Replay(_console);
         }
     }
 
@@ -172,7 +173,13 @@ public class Job
     internal void Complete(in WorkOutcome outcome)
     {
         Node = outcome.Node;
-        Output = outcome.Output ?? string.Empty;
+        _console = outcome.Output;
+        Output = Execution.ConsoleText.Merge(outcome.Output);
+        if (_server.ConsoleOutput == ConsoleOutput.OnCompletion)
+        {
+            ShowOutput();
+        }
+
         JobTime = outcome.Elapsed;
         switch (outcome.Kind)
         {
@@ -191,14 +198,15 @@ public class Job
                     outcome.ErrorType,
                     outcome.ErrorMessage,
                     outcome.ErrorStackTrace,
-                    outcome.Node));
+                    outcome.Node,
+                    Serialization.ExceptionPayload.Recreate(outcome)));
                 break;
             default:
                 Fail(outcome.LocalError ?? new JobFailedException($"Job {Id} was lost."));
                 break;
         }
 
-        if (_error is null && HasCallback)
+        if ((_error is null && HasCallback) || _server.HasJobFinishedHandlers)
         {
             _server.Callbacks.Post(this);
         }
@@ -219,13 +227,17 @@ public class Job
     {
         try
         {
-            InvokeCallback();
+            if (_error is null)
+            {
+                InvokeCallback();
+            }
         }
         catch (Exception ex)
         {
             _server.ReportCallbackFailure(this, ex);
         }
 
+        _server.RaiseJobFinished(this, _error);
         Finish();
     }
 
@@ -286,6 +298,11 @@ public sealed class Job<T> : Job
 
     private protected override void InvokeCallback()
     {
+        if (_callback is null)
+        {
+            return; // posted for JobServer.JobFinished only
+        }
+
         T value;
         try
         {

@@ -5,6 +5,14 @@ namespace PPSharp;
 /// <see cref="RemoteMessage"/> and <see cref="RemoteStackTrace"/>), or its result could not be sent back.
 /// Thrown by <see cref="Job{T}.Result"/>, <see cref="Job.Wait()"/> and when awaiting a job.
 /// </summary>
+/// <remarks>
+/// When the job's function threw, <see cref="Exception.InnerException"/> is that exception re-created in this process:
+/// of its own type (with its message, its fields that can travel, its <see cref="Exception.Data"/> and its inner
+/// exceptions), its stack trace being the one where the job ran, without PPSharp's and reflection's frames. So
+/// <c>catch (JobFailedException e) when (e.InnerException is DivideByZeroException)</c> works for local workers and
+/// remote nodes alike. A type that cannot be loaded or created here is replaced by a <see cref="RemoteException"/>
+/// that keeps its name, message and trace.
+/// </remarks>
 public class JobFailedException : Exception
 {
     /// <summary>Creates the exception with a message only.</summary>
@@ -26,7 +34,13 @@ public class JobFailedException : Exception
 
     /// <summary>Creates the exception describing an exception thrown where the job ran.</summary>
     public JobFailedException(string message, string? remoteType, string? remoteMessage, string? remoteStackTrace, string? node)
-        : base(message)
+        : this(message, remoteType, remoteMessage, remoteStackTrace, node, null)
+    {
+    }
+
+    /// <summary>Creates the exception describing an exception thrown where the job ran, re-created here as <paramref name="innerException"/>.</summary>
+    public JobFailedException(string message, string? remoteType, string? remoteMessage, string? remoteStackTrace, string? node, Exception? innerException)
+        : base(message, innerException)
     {
         RemoteType = remoteType;
         RemoteMessage = remoteMessage;

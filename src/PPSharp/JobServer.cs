@@ -96,7 +96,7 @@ public sealed partial class JobServer : IDisposable, IAsyncDisposable
         }
 
         _loggingConfigured = options.LoggerFactory is not null;
-        _logger = (options.LoggerFactory ?? NullLoggerFactory.Instance).CreateLogger("PPSharp.JobServer");
+        _logger = (options.LoggerFactory ?? StandardErrorLoggerFactory.Instance).CreateLogger("PPSharp.JobServer");
         _scheduler = new Scheduler(_statistics, options.CancelGracePeriod);
         _pool = new LocalWorkerPool(_scheduler, options.Restart ? 1 : options.MaxJobsPerWorker, options.MaxMessageSize, _logger)
         {
@@ -112,6 +112,7 @@ public sealed partial class JobServer : IDisposable, IAsyncDisposable
         _secret = options.Secret;
         _socketTimeout = socketTimeout < options.HeartbeatTimeout ? socketTimeout : options.HeartbeatTimeout;
         _maxMessageSize = options.MaxMessageSize;
+        ConsoleOutput = options.ConsoleOutput;
         foreach ((string host, int port) in nodes)
         {
             AddNode(host, port, persistent: true);
@@ -148,6 +149,8 @@ public sealed partial class JobServer : IDisposable, IAsyncDisposable
 
     internal CallbackDispatcher Callbacks { get; } = new();
 
+    internal ConsoleOutput ConsoleOutput { get; }
+
     /// <summary>The nodes jobs can run on now and their worker counts: "local" for this machine's workers, and each connected remote node as "host:port".</summary>
     public IReadOnlyDictionary<string, int> GetActiveNodes()
     {
@@ -183,7 +186,7 @@ public sealed partial class JobServer : IDisposable, IAsyncDisposable
     public void PrintStats(TextWriter writer)
     {
         ArgumentNullException.ThrowIfNull(writer);
-        StatisticsTable.Print(writer, _statistics.Snapshot(), _created, _scheduler.ActiveCount, Ncpus);
+        StatisticsTable.Print(writer, _statistics.Snapshot(), _created, _scheduler.LocalRunningCount, Ncpus);
     }
 
     /// <summary>Blocks until every job submitted so far (of <paramref name="group"/>, or all if null) has finished and its callback has run.</summary>
@@ -282,6 +285,7 @@ public sealed partial class JobServer : IDisposable, IAsyncDisposable
         {
             Telemetry.OnSubmitting(item, job);
             _scheduler.Enqueue(item);
+            FailIfEveryNodeRefused();
         }
         catch
         {
@@ -368,6 +372,7 @@ public sealed partial class JobServer : IDisposable, IAsyncDisposable
 
             node = new RemoteNode(host, port, _secret, _scheduler, _logger, _socketTimeout, _maxMessageSize, persistent, OnNodeGone);
             _nodes[name] = node;
+            node.Health.Refused += FailIfEveryNodeRefused;
         }
 
         _statistics.Ensure(node.Node);

@@ -32,7 +32,12 @@ public sealed class JobServerOptions
     /// <summary>How long a silent node is trusted before its jobs are rescheduled elsewhere (<see cref="DefaultSocketTimeout"/> if null). Nodes are pinged every few seconds, so a busy node is never taken for a dead one.</summary>
     public TimeSpan? SocketTimeout { get; set; }
 
-    /// <summary>Where PPSharp logs (worker starts and crashes, callback failures). Null (the default) logs nothing.</summary>
+    /// <summary>
+    /// Where PPSharp logs (worker starts and crashes, nodes that cannot be reached or refuse this client, callback
+    /// failures). Null (the default) writes warnings and errors to standard error, one line each ("PPSharp warning:
+    /// ..."), at most 3 lines of one kind per 10 seconds, as Python's logging does when a program configured nothing;
+    /// a factory given here takes over entirely.
+    /// </summary>
     public ILoggerFactory? LoggerFactory { get; set; }
 
     /// <summary>The default for <see cref="HeartbeatTimeout"/>: 10 seconds.</summary>
@@ -75,6 +80,12 @@ public sealed class JobServerOptions
     /// not run it.
     /// </summary>
     public Action? WorkerInitializer { get; set; }
+
+    /// <summary>
+    /// When a job's console output is written to this process's console (standard output and standard error each to
+    /// its own stream): <see cref="PPSharp.ConsoleOutput.OnCompletion"/> by default; it is always kept in <see cref="Job.Output"/>.
+    /// </summary>
+    public ConsoleOutput ConsoleOutput { get; set; } = ConsoleOutput.OnCompletion;
 
     /// <summary>Largest single message (one job's arguments or one result) accepted on a channel, in bytes.</summary>
     public int MaxMessageSize { get; set; } = DefaultMaxMessageSize;

@@ -1,6 +1,6 @@
 // Test helper program (see PPSharp.TestParent.csproj).
 //
-// Usage: dotnet PPSharp.TestParent.dll <busy|idle> <ncpus>
+// Usage: dotnet PPSharp.TestParent.dll <busy|idle> <ncpus>, or: refused <node address> (see Refused.cs)
 //
 // Starts a JobServer with <ncpus> local workers and learns every worker's pid by running one job per
 // worker that connects back to this process over loopback TCP and blocks until released. It prints
@@ -20,6 +20,11 @@ public static class Program
     public static int Main(string[] args)
     {
         string mode = args.Length > 0 ? args[0] : "idle";
+        if (mode == "refused")
+        {
+            return Refused.Run(args[1]);
+        }
+
         int ncpus = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 2;
 
         using var listener = new TcpListener(IPAddress.Loopback, 0);

@@ -8,7 +8,7 @@ namespace PPSharp.Tests;
 /// </summary>
 public sealed class OrphanWorkerTests
 {
-    private static string TestParentDll()
+    internal static string TestParentDll()
     {
         string? recorded = typeof(OrphanWorkerTests).Assembly
             .GetCustomAttributes<AssemblyMetadataAttribute>()

@@ -151,7 +151,7 @@ public sealed class OutputEchoTests
     [Fact]
     public async Task Result_WritesJobOutputToCallersConsole_WhenRetrieved()
     {
-        using var server = new JobServer(1);
+        using var server = new JobServer(new JobServerOptions { Ncpus = 1, ConsoleOutput = ConsoleOutput.WhenRead });
         Job<int> job = server.Submit((int x) =>
         {
             Console.WriteLine($"echo marker {x}");

@@ -259,4 +259,5 @@ internal sealed class LoadedFunction
 }
 
 /// <summary>The user's function threw <see cref="Exception.InnerException"/>; distinguishes it from our own failures.</summary>
+/// <remarks>Its own message is fixed: the inner exception's Message getter may throw.</remarks>
 internal sealed class JobCodeException(Exception inner) : Exception("The job's code threw.", inner);

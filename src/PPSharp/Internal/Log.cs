@@ -83,6 +83,9 @@ internal static partial class Log
     [LoggerMessage(30, LogLevel.Debug, "Cannot reach node {Node}: {Reason}")]
     public static partial void NodeUnreachable(ILogger logger, string node, string reason);
 
+    [LoggerMessage(34, LogLevel.Warning, "Cannot reach node {Node} (jobs wait for it; retrying every few seconds): {Reason}")]
+    public static partial void NodeUnreachableWarning(ILogger logger, string node, string reason);
+
     [LoggerMessage(31, LogLevel.Error, "Node {Node} refused this client: {Reason}")]
     public static partial void NodeRefused(ILogger logger, string node, string reason);
 

@@ -112,8 +112,8 @@ internal static class Messages
         }
     }
 
-    /// <summary>JobFailed: <c>job id, elapsed ticks, output or nil, exception type, message, stack trace</c>.</summary>
-    public sealed class JobFailed(long jobId, long elapsedTicks, string? output, string errorType, string errorMessage, string? stackTrace) : IOutgoingFrame
+    /// <summary>JobFailed: <c>job id, elapsed ticks, output or nil, exception type, message, stack trace</c>, then the exception itself (bin or nil, see <c>ExceptionPayload</c>).</summary>
+    public sealed class JobFailed(long jobId, long elapsedTicks, string? output, string errorType, string errorMessage, string? stackTrace, byte[]? exception = null) : IOutgoingFrame
     {
         public MessageType Type => MessageType.JobFailed;
 
@@ -126,6 +126,7 @@ internal static class Messages
             writer.Write(errorType);
             writer.Write(errorMessage);
             writer.Write(stackTrace);
+            writer.Write(exception);
             writer.Flush();
         }
     }
@@ -141,7 +142,7 @@ internal static class Messages
             string? output = reader.ReadString();
             return (id, type == MessageType.JobSucceeded
                 ? new PPSharp.Scheduling.WorkOutcome(PPSharp.Scheduling.OutcomeKind.Succeeded, node, elapsed, output, Result: payload.Slice(reader.Position).ToArray())
-                : new PPSharp.Scheduling.WorkOutcome(PPSharp.Scheduling.OutcomeKind.Failed, node, elapsed, output, ErrorType: reader.ReadString(), ErrorMessage: reader.ReadString(), ErrorStackTrace: reader.ReadString()));
+                : new PPSharp.Scheduling.WorkOutcome(PPSharp.Scheduling.OutcomeKind.Failed, node, elapsed, output, ErrorType: reader.ReadString(), ErrorMessage: reader.ReadString(), ErrorStackTrace: reader.ReadString(), ErrorDetail: reader.End ? null : reader.ReadBytes()?.ToArray()));
         }
         catch (Exception ex) when (Malformed.Is(ex))
         {

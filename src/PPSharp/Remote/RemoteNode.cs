@@ -55,6 +55,9 @@ internal sealed class RemoteNode : JobExecutor, IAsyncDisposable
 
     public override int Capacity => Math.Max(1, _capacity);
 
+    /// <summary>State and last error, for <c>JobServer.GetNodeStatus</c> and for failing jobs no node will take.</summary>
+    public NodeHealth Health { get; } = new();
+
     /// <summary>True while connected and authenticated.</summary>
     public bool IsConnected { get; private set; }
 
@@ -92,7 +95,7 @@ internal sealed class RemoteNode : JobExecutor, IAsyncDisposable
             catch (Exception ex) when (ex is SocketException or IOException or OperationCanceledException or ProtocolException or TimeoutException)
             {
                 reason = ex.Message;
-                Log.NodeUnreachable(_logger, Node, ex.Message);
+                NoteUnreachable(ex.Message);
             }
 
             if (IsConnected)
@@ -102,6 +105,7 @@ internal sealed class RemoteNode : JobExecutor, IAsyncDisposable
                 // its answer can no longer arrive, so it is delivered exactly once, by whoever runs it next.
                 _scheduler.RemoveExecutor(this, blame: null);
                 Log.NodeLost(_logger, Node, reason ?? "the connection closed");
+                Health.Unreachable(reason ?? "the connection closed");
             }
 
             if (!_persistent)
@@ -140,9 +144,13 @@ internal sealed class RemoteNode : JobExecutor, IAsyncDisposable
             if (await Task.WhenAny(ready, connection.Completion, Task.Delay(ConnectTimeout, _disposed.Token)).ConfigureAwait(false) != ready)
             {
                 string why = session.Refusal ?? (connection.Completion.IsCompleted ? connection.Completion.Result?.Message ?? "the node closed the connection" : "no handshake in time");
-                if (session.Refusal is not null)
+                if (session.Refusal is null)
                 {
-                    Log.NodeRefused(_logger, Node, why);
+                    NoteUnreachable(why);
+                }
+                else if (Health.Refuse(why))
+                {
+                    Log.NodeRefused(_logger, Node, why); // once per new reason, not at every retry
                 }
 
                 return why;
@@ -151,6 +159,7 @@ internal sealed class RemoteNode : JobExecutor, IAsyncDisposable
             connection.MaxPayload = _maxMessageSize;
             _capacity = session.Workers;
             IsConnected = true;
+            Health.Connected();
             Log.NodeConnected(_logger, Node, session.Workers);
             _scheduler.AddExecutor(this);
             return await HeartbeatAsync(connection, session).ConfigureAwait(false);
@@ -276,6 +285,19 @@ internal sealed class RemoteNode : JobExecutor, IAsyncDisposable
         catch (Exception ex) when (ex is System.Security.Cryptography.CryptographicException or ArgumentException)
         {
             connection.Close(ex);
+        }
+    }
+
+    /// <summary>A warning for the first failure of a streak (or a new reason); the retry loop's repeats at Debug.</summary>
+    private void NoteUnreachable(string reason)
+    {
+        if (Health.Unreachable(reason))
+        {
+            Log.NodeUnreachableWarning(_logger, Node, reason);
+        }
+        else
+        {
+            Log.NodeUnreachable(_logger, Node, reason);
         }
     }
 

@@ -53,6 +53,18 @@ internal sealed partial class Scheduler
         }
     }
 
+    /// <summary>Jobs running on local workers (not queued, not sent ahead): ppft's "active tasks" in <c>print_stats</c>.</summary>
+    public int LocalRunningCount
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _executors.Where(e => e.Priority == 0).Sum(e => Math.Min(e.InFlight.Count, e.Capacity));
+            }
+        }
+    }
+
     /// <summary>Queues a job. Throws what the close reason says once the scheduler is closed.</summary>
     public void Enqueue(WorkItem item)
     {

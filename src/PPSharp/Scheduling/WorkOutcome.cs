@@ -25,7 +25,8 @@ internal readonly record struct WorkOutcome(
     string? ErrorType = null,
     string? ErrorMessage = null,
     string? ErrorStackTrace = null,
-    Exception? LocalError = null)
+    Exception? LocalError = null,
+    byte[]? ErrorDetail = null)
 {
     public static WorkOutcome Lost(string node, Exception error) => new(OutcomeKind.Lost, node, LocalError: error);
 

@@ -81,7 +81,7 @@ internal sealed class FieldSlot<TField> : FieldSlot
         {
             options.Resolver.GetFormatterWithVerify<TField>().Serialize(ref writer, _get(owner), options);
         }
-        catch (Exception ex) when (ex is PayloadSerializationException or MessagePackSerializationException or NotSupportedException or InvalidOperationException)
+        catch (Exception ex) when (ex is PayloadSerializationException or MessagePackSerializationException or NotSupportedException or InvalidOperationException && !PayloadSerializationException.IsSaturated(ex))
         {
             throw Locate(ex);
         }
@@ -94,7 +94,7 @@ internal sealed class FieldSlot<TField> : FieldSlot
         {
             value = options.Resolver.GetFormatterWithVerify<TField>().Deserialize(ref reader, options);
         }
-        catch (Exception ex) when (ex is PayloadSerializationException or MessagePackSerializationException or NotSupportedException or InvalidOperationException)
+        catch (Exception ex) when (ex is PayloadSerializationException or MessagePackSerializationException or NotSupportedException or InvalidOperationException && !PayloadSerializationException.IsSaturated(ex))
         {
             throw Locate(ex);
         }

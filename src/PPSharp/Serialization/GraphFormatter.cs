@@ -12,7 +12,7 @@ namespace PPSharp.Serialization;
 /// Encoding: a struct or sealed class is an array of its field values. A class that can have subclasses is
 /// <c>[nil, [fields...]]</c> when the value is exactly <typeparamref name="T"/>, or <c>[type name, value]</c> when it is a
 /// subclass, so a <c>Dog</c> in an <c>Animal</c> field stays a <c>Dog</c>. Shared references are copied, not preserved;
-/// cycles are refused (see <see cref="GraphGuard"/>).
+/// cycles are refused (see <see cref="GraphGuard"/>); depth has no fixed limit (see <see cref="DeepStack"/>).
 /// </remarks>
 internal sealed class GraphFormatter<T> : IMessagePackFormatter<T>
 {
@@ -72,6 +72,7 @@ internal sealed class GraphFormatter<T> : IMessagePackFormatter<T>
         }
 
         options.Security.DepthStep(ref reader);
+        DeepStack.Check();
         try
         {
             if (IsPolymorphic)

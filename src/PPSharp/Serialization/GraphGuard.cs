@@ -1,26 +1,20 @@
 namespace PPSharp.Serialization;
 
 /// <summary>
-/// Tracks the objects on the path being serialized on this thread, so that a cycle is reported instead of recursing
-/// until the stack overflows (which would kill the process), and bounds the depth of acyclic graphs for the same reason.
+/// Tracks the objects on the path being serialized on this thread, so that a cycle is reported (briefly) instead of
+/// recursing without end. Depth itself has no fixed limit: a graph too deep for the current thread's stack is
+/// serialized again on a thread with a large stack (see <see cref="DeepStack"/>), so a linked list of 100,000 nodes
+/// travels.
 /// </summary>
 internal static class GraphGuard
 {
-    /// <summary>The same bound MessagePack applies when reading (<c>MessagePackSecurity.MaximumObjectGraphDepth</c>).</summary>
-    public const int MaxDepth = 500;
-
     [ThreadStatic]
     private static HashSet<object>? t_path;
 
     public static void Enter(object value)
     {
+        DeepStack.Check();
         HashSet<object> path = t_path ??= new HashSet<object>(ReferenceEqualityComparer.Instance);
-        if (path.Count >= MaxDepth)
-        {
-            throw new PayloadSerializationException(
-                $"the object graph is more than {MaxDepth} levels deep; send a flatter structure (for example an array instead of a long linked list).");
-        }
-
         if (!path.Add(value))
         {
             throw new PayloadSerializationException(
@@ -28,7 +22,7 @@ internal static class GraphGuard
         }
     }
 
-    public static void Exit(object value) => t_path!.Remove(value);
+    public static void Exit(object value) => t_path?.Remove(value);
 
     /// <summary>Clears the path after a failed serialization, so the next one on this thread starts clean.</summary>
     public static void Reset() => t_path?.Clear();

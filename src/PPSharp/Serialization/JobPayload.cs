@@ -21,6 +21,20 @@ internal static class JobPayload
     public static byte[] WriteBody<TArgs>(FunctionInfo function, object? target, in TArgs arguments)
         where TArgs : struct, IJobArguments
     {
+        TArgs copy = arguments;
+        try
+        {
+            return DeepStack.Run(() => WriteBodyHere(function, target, copy));
+        }
+        catch (PayloadSerializationException ex)
+        {
+            throw new ArgumentException($"The job cannot be sent to a worker process: {ex.Message}", nameof(arguments), ex);
+        }
+    }
+
+    private static byte[] WriteBodyHere<TArgs>(FunctionInfo function, object? target, in TArgs arguments)
+        where TArgs : struct, IJobArguments
+    {
         ArrayBufferWriter<byte> buffer = t_buffer ??= new ArrayBufferWriter<byte>(256);
         buffer.ResetWrittenCount();
         var writer = new MessagePackWriter(buffer);
@@ -108,7 +122,7 @@ internal static class JobPayload
     }
 
     public static T ReadResult<T>(byte[] result) =>
-        MessagePackSerializer.Deserialize<T>(result, JobSerializerOptions.Local);
+        DeepStack.Run(() => MessagePackSerializer.Deserialize<T>(result, JobSerializerOptions.Local));
 
     private static bool IsSerializationFailure(Exception ex) =>
         ex is PayloadSerializationException or MessagePackSerializationException or NotSupportedException;

@@ -41,9 +41,20 @@ internal sealed class JobResolver : IFormatterResolver
                 return (IMessagePackFormatter<T>)(object)JobTokenFormatter.Instance; // the job's own token where it runs
             }
 
+            if (typeof(Exception).IsAssignableFrom(type))
+            {
+                // Before the transfer policy: an exception travels as its description, whatever its namespace.
+                return (IMessagePackFormatter<T>)Activator.CreateInstance(typeof(ExceptionFormatter<>).MakeGenericType(type))!;
+            }
+
             if (TransferPolicy.IsRefused(type, out string? reason))
             {
                 return new RefusingFormatter<T>(reason);
+            }
+
+            if (ValueFormatters.Find<T>() is { } value)
+            {
+                return value;
             }
 
             if (type == typeof(object))

@@ -8,10 +8,15 @@ namespace PPSharp.Serialization;
 /// </summary>
 internal sealed class JobSerializerOptions : MessagePackSerializerOptions
 {
+    /// <summary>No depth limit on reading: <see cref="DeepStack"/> keeps deep values from overflowing the stack instead.</summary>
+    // Declared before Local, which is built from it.
+    private static readonly MessagePackSerializerOptions Template =
+        MessagePackSerializerOptions.Standard.WithResolver(JobResolver.Instance).WithSecurity(MessagePackSecurity.TrustedData.WithMaximumObjectGraphDepth(int.MaxValue));
+
     public static readonly JobSerializerOptions Local = new(TypeLoader.Default);
 
     public JobSerializerOptions(TypeLoader types)
-        : base(JobResolver.Instance)
+        : base(Template)
     {
         Types = types;
     }

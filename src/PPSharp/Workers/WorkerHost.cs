@@ -113,6 +113,15 @@ internal static class WorkerHost
         channel.SendNow(new Messages.Hello(Messages.ProtocolVersion, token, Environment.ProcessId, Messages.BuildId));
 
         var results = new ArrayBufferWriter<byte>(256);
+        DeepStack.OnLargeStack(() => ServeJobs(jobs, channel, functions, output, results, grace, maxFrame)); // deep values and deep recursion in jobs
+        channel.Flush();
+        socket.Shutdown(SocketShutdown.Send);
+        connection.Completion.Wait(TimeSpan.FromSeconds(30));
+        Environment.Exit(0);
+    }
+
+    private static bool ServeJobs(PendingJobs jobs, WorkerChannelWriter channel, FunctionTable functions, OutputCapture output, ArrayBufferWriter<byte> results, TimeSpan grace, int maxFrame)
+    {
         while (jobs.Take(channel) is { } job)
         {
             if ((job.Header.Flags & Messages.RunFlags.AcknowledgeStart) != 0)
@@ -134,10 +143,7 @@ internal static class WorkerHost
             channel.FlushIfDue();
         }
 
-        channel.Flush();
-        socket.Shutdown(SocketShutdown.Send);
-        connection.Completion.Wait(TimeSpan.FromSeconds(30));
-        Environment.Exit(0);
+        return true;
     }
 
     private static Messages.JobFailed TooLarge(IncomingJob job, IOutgoingFrame answer, int maxFrame) =>
@@ -193,7 +199,7 @@ internal static class WorkerHost
             return new Messages.JobSucceeded(job.Header.JobId, elapsed, text, value);
         }
 
-        return new Messages.JobFailed(job.Header.JobId, elapsed, text, ExceptionText.TypeName(error), ExceptionText.Message(error), ExceptionText.StackTrace(error));
+        return ExceptionPayload.Failed(job.Header.JobId, elapsed, text, error);
     }
 
     /// <summary>Ends this process at once, with no clean-up that a stuck job could block.</summary>
