@@ -43,9 +43,9 @@ internal static class ExceptionPayload
     /// <summary>The JobFailed frame for a job that threw <paramref name="error"/>; never throws, whatever the exception's getters do.</summary>
     public static Messages.JobFailed Failed(long jobId, long elapsedTicks, string? output, Exception error)
     {
-        Type type = error.GetType();
-        string message = Read(() => error.Message) ?? $"(the Message of this {type.Name} could not be read)";
-        return new Messages.JobFailed(jobId, elapsedTicks, output, type.FullName ?? type.Name, message, StackTraceOf(error), TryWrite(error));
+        // Whatever the exception's getters throw: its stack trace cleaned, else its raw trace or ToString, else a note.
+        string trace = StackTraceOf(error) ?? Execution.ExceptionText.StackTrace(error);
+        return new Messages.JobFailed(jobId, elapsedTicks, output, Execution.ExceptionText.TypeName(error), Execution.ExceptionText.Message(error), trace, TryWrite(error));
     }
 
     /// <summary>The exception re-created from a failed outcome: of its own type if it loads here, else a <see cref="RemoteException"/>.</summary>

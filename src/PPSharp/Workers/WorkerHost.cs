@@ -395,8 +395,11 @@ internal sealed class WorkerChannelWriter(Socket socket, int maxFrame)
 
     private static readonly long MaxPendingTicks = Stopwatch.Frequency / 1000;
 
+    /// <summary>A buffer larger than this is returned to the pool once written out (a huge result's).</summary>
+    private const int KeepCapacity = 1 << 20;
+
     private readonly Lock _gate = new();
-    private readonly FrameBuffer _buffer = new();
+    private readonly PooledBufferWriter _buffer = new();
     private int _pendingFrames;
     private long _firstPending;
 
@@ -405,10 +408,19 @@ internal sealed class WorkerChannelWriter(Socket socket, int maxFrame)
     {
         lock (_gate)
         {
-            if (!_buffer.TryAppend(frame, maxFrame))
+            int mark = _buffer.WrittenCount;
+            _buffer.GetSpan(FrameCodec.HeaderSize);
+            _buffer.Advance(FrameCodec.HeaderSize);
+            frame.WritePayload(_buffer);
+            int payload = _buffer.WrittenCount - mark - FrameCodec.HeaderSize;
+            if (payload > maxFrame)
             {
+                _buffer.Truncate(mark);
                 return false;
             }
+
+            // The header is filled in last, in place: the array may have been replaced while the payload was written.
+            FrameCodec.WriteHeader(_buffer.Written.Slice(mark, FrameCodec.HeaderSize), frame.Type, payload);
 
             if (_pendingFrames++ == 0)
             {
@@ -434,7 +446,7 @@ internal sealed class WorkerChannelWriter(Socket socket, int maxFrame)
     {
         lock (_gate)
         {
-            if (_pendingFrames >= MaxPendingFrames || _buffer.Length >= MaxPendingBytes || Stopwatch.GetTimestamp() - _firstPending >= MaxPendingTicks)
+            if (_pendingFrames >= MaxPendingFrames || _buffer.WrittenCount >= MaxPendingBytes || Stopwatch.GetTimestamp() - _firstPending >= MaxPendingTicks)
             {
                 Flush();
             }
@@ -445,14 +457,14 @@ internal sealed class WorkerChannelWriter(Socket socket, int maxFrame)
     {
         lock (_gate)
         {
-            if (_buffer.Length == 0)
+            if (_buffer.WrittenCount == 0)
             {
                 return;
             }
 
             try
             {
-                ReadOnlySpan<byte> data = _buffer.Written;
+                ReadOnlySpan<byte> data = _buffer.WrittenSpan;
                 while (!data.IsEmpty)
                 {
                     data = data[socket.Send(data)..];
@@ -463,9 +475,15 @@ internal sealed class WorkerChannelWriter(Socket socket, int maxFrame)
                 // The server is gone; the read loop sees it too and this process exits.
             }
 
-            _buffer.Length = 0;
             _pendingFrames = 0;
-            _buffer.TrimIfLarge();
+            if (_buffer.Capacity > KeepCapacity)
+            {
+                _buffer.Release();
+            }
+            else
+            {
+                _buffer.Reset();
+            }
         }
     }
 
@@ -482,69 +500,6 @@ internal sealed class WorkerChannelWriter(Socket socket, int maxFrame)
             {
                 _gate.Exit();
             }
-        }
-    }
-}
-
-/// <summary>A growable byte buffer that can be cut back to an earlier length (to drop a frame that was too large).</summary>
-internal sealed class FrameBuffer : IBufferWriter<byte>
-{
-    private const int KeepCapacity = 1 << 20;
-
-    private byte[] _bytes = new byte[4096];
-
-    public int Length { get; set; }
-
-    /// <summary>Appends one whole frame; false, with nothing appended, if its payload exceeds <paramref name="maxPayload"/>.</summary>
-    public bool TryAppend(IOutgoingFrame frame, int maxPayload)
-    {
-        int mark = Length;
-        Ensure(FrameCodec.HeaderSize);
-        Length += FrameCodec.HeaderSize;
-        frame.WritePayload(this);
-        long payload = Length - mark - FrameCodec.HeaderSize;
-        if (payload > maxPayload)
-        {
-            Length = mark;
-            return false;
-        }
-
-        // The header is filled in last, by index: the array may have been replaced while the payload was written.
-        FrameCodec.WriteHeader(_bytes.AsSpan(mark, FrameCodec.HeaderSize), frame.Type, (int)payload);
-        return true;
-    }
-
-    public ReadOnlySpan<byte> Written => _bytes.AsSpan(0, Length);
-
-    public void Advance(int count) => Length += count;
-
-    public Memory<byte> GetMemory(int sizeHint = 0)
-    {
-        Ensure(sizeHint);
-        return _bytes.AsMemory(Length);
-    }
-
-    public Span<byte> GetSpan(int sizeHint = 0)
-    {
-        Ensure(sizeHint);
-        return _bytes.AsSpan(Length);
-    }
-
-    /// <summary>Lets a huge result's buffer go once it is sent.</summary>
-    public void TrimIfLarge()
-    {
-        if (Length == 0 && _bytes.Length > KeepCapacity)
-        {
-            _bytes = new byte[4096];
-        }
-    }
-
-    private void Ensure(int sizeHint)
-    {
-        int needed = Length + Math.Max(sizeHint, 256);
-        if (needed > _bytes.Length)
-        {
-            Array.Resize(ref _bytes, (int)Math.Min(Array.MaxLength, Math.Max(needed, 2L * _bytes.Length)));
         }
     }
 }
