@@ -57,6 +57,9 @@ internal sealed record ServerSettings
     /// <summary>The pid file, as a full path; null for none.</summary>
     public string? PidFile { get; init; }
 
+    /// <summary>Where to write the address clients reach the node at (<c>-o</c>), as a full path; null for none.</summary>
+    public string? AddressFile { get; init; }
+
     /// <summary>Things worth telling that did not stop the node (unknown config keys), logged once logging is up.</summary>
     public IReadOnlyList<string> Warnings { get; init; } = [];
 

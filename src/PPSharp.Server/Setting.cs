@@ -70,10 +70,12 @@ internal sealed class Setting
         "socket timeout in seconds: how long a silent client is trusted");
     public static readonly Setting PidFile = new('P', "pid-file", "pid_file", "general", "pid_file",
         "file to write the process id to (removed at exit)");
+    public static readonly Setting AddressFile = new('o', "address-file", "address_file", "general", "address_file",
+        "file to write HOST:PORT to once listening (removed at exit), for a scheduler that starts nodes on ports of their choosing (-p 0)");
 
     public static IReadOnlyList<Setting> All { get; } =
     [
         Debug, LogFormat, AutoDiscovery, Restart, Proto, Config, Interface, Broadcast, Port, Workers, Secret, Timeout,
-        SocketTimeout, PidFile,
+        SocketTimeout, PidFile, AddressFile,
     ];
 }

@@ -67,6 +67,7 @@ internal static class SettingsLoader
             IdleTimeout = Given(Setting.Timeout) is { } t ? ParseSeconds(t) : null,
             SocketTimeout = Given(Setting.SocketTimeout) is { } k ? ParseSeconds(k) : null,
             PidFile = Given(Setting.PidFile) is { } pid ? FullPath(pid) : null,
+            AddressFile = Given(Setting.AddressFile) is { } address ? FullPath(address) : null,
             Warnings = warnings,
         };
     }
