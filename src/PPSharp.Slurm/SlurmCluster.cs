@@ -361,6 +361,7 @@ public sealed class SlurmCluster : IAsyncDisposable
                 "a size in Slurm's notation: a number, optionally followed by K, M, G or T (\"64G\")");
         }
 
+        ArgumentNullException.ThrowIfNull(options.ExtraDirectives, nameof(options.ExtraDirectives));
         foreach (string directive in options.ExtraDirectives)
         {
             Check(directive, nameof(options.ExtraDirectives), directive is { Length: > 1 } && directive[0] == '-' && !directive.Any(char.IsControl),

@@ -40,7 +40,7 @@ public sealed class SlurmClusterOptions
     /// More <c>#SBATCH</c> directives, each as it would follow <c>#SBATCH</c> ("--account=proj42", "--qos=long",
     /// "--constraint=avx512"). Written after the ones above, so they can override them.
     /// </summary>
-    public IList<string> ExtraDirectives { get; } = [];
+    public IReadOnlyList<string> ExtraDirectives { get; set; } = [];
 
     /// <summary>The Slurm job name prefix; a random suffix makes each cluster's job name its own. Default "ppsharp".</summary>
     public string JobName { get; set; } = DefaultJobName;

@@ -44,9 +44,10 @@ internal sealed partial class PpServer : IDisposable
         return recorded;
     }
 
-    public static PpServer Start(int workers)
+    /// <summary>Starts a node with a fresh random secret, or with <paramref name="secret"/> (nodes a client shares).</summary>
+    public static PpServer Start(int workers, string? secret = null)
     {
-        string secret = Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
+        secret ??= Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
         string cache = Directory.CreateTempSubdirectory("ppsharp-bench-cache-").FullName;
         var start = new ProcessStartInfo(ChildProcess.DotnetHost())
         {

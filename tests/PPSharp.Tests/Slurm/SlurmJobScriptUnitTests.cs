@@ -17,7 +17,7 @@ public sealed class SlurmJobScriptUnitTests
             Partition = "compute",
             TimeLimit = TimeSpan.FromHours(2),
             MemoryPerJob = "64G",
-            ExtraDirectives = { "--account=proj42" },
+            ExtraDirectives = ["--account=proj42"],
         };
 
         string script = JobScript.Build(options, "ppsharp-1a2b3c4d", Files, "ppserver");
@@ -74,7 +74,7 @@ public sealed class SlurmJobScriptUnitTests
             case "Partition": options.Partition = "compute\n#SBATCH --account=someone-else"; break;
             case "TimeLimit": options.TimeLimit = TimeSpan.Zero; break;
             case "MemoryPerJob": options.MemoryPerJob = "lots"; break;
-            case "ExtraDirectives": options.ExtraDirectives.Add("--account=a\nrm -rf ~"); break;
+            case "ExtraDirectives": options.ExtraDirectives = ["--account=a\nrm -rf ~"]; break;
             case "JobName": options.JobName = "my job"; break;
             case "Interface": options.Interface = "not an address"; break;
             case "JobEnvironment": options.JobEnvironment["1BAD NAME"] = "x"; break;
