@@ -19,6 +19,7 @@ internal static class ManyNodes
     public static int Run(string[] args)
     {
         int count = 100;
+        Console.Out.Flush();
         if (args.Length == 2 && args[0] == "--count" && int.TryParse(args[1], NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n is > 0 and <= 1000)
         {
             count = n;
@@ -40,6 +41,8 @@ internal static class ManyNodes
             }
 
             TimeSpan started = clock.Elapsed;
+            Console.WriteLine($"# {count} ppserver nodes on loopback, 1 worker each; one client ({Environment.ProcessorCount} cores)");
+            Row("nodes started (5 at a time)", $"{started.TotalSeconds:F1} s");
             using Process self = Process.GetCurrentProcess();
             Footprint before = Footprint.Take(self);
 
@@ -56,29 +59,29 @@ internal static class ManyNodes
             }
 
             TimeSpan connected = clock.Elapsed;
+            Footprint connectedFootprint = Footprint.Take(self);
+            Row("all connected after", $"{connected.TotalSeconds:F2} s");
+            Row("client threads", $"{before.Threads} before, {connectedFootprint.Threads} connected (+{connectedFootprint.Threads - before.Threads})");
+            Row("managed heap per node", $"{(connectedFootprint.ManagedBytes - before.ManagedBytes) / (double)count / 1024:F1} KiB");
+            Row("working set per node", $"{(connectedFootprint.WorkingSet - before.WorkingSet) / (double)count / 1024:F1} KiB");
 
             // Short jobs, many per node: the first round also uploads the code to every node.
             var warm = Enumerable.Range(0, count).Select(i => server.Submit(Square, i)).ToList();
             warm.ForEach(j => j.Wait());
-            int jobs = 50 * count;
+            int jobs = 20 * count;
             clock.Restart();
             var work = Enumerable.Range(0, jobs).Select(i => server.Submit(Square, i)).ToList();
             work.ForEach(j => j.Wait());
             double jobsPerSecond = jobs / clock.Elapsed.TotalSeconds;
             int used = work.Select(j => j.Node).Distinct().Count();
+            Row("short jobs over all nodes", $"{jobsPerSecond:F0} jobs/s ({jobs} jobs, {used} nodes used)");
 
             Footprint connectedIdle = Footprint.Take(self);
             Thread.Sleep(IdleWindow); // the measuring window: the client does nothing but keep its connections
             Footprint after = Footprint.Take(self);
             double seconds = (after.At - connectedIdle.At).TotalSeconds;
 
-            Console.WriteLine($"# {count} ppserver nodes on loopback, 1 worker each; one client ({Environment.ProcessorCount} cores)");
-            Row("nodes started (5 at a time)", $"{started.TotalSeconds:F1} s");
-            Row("all connected after", $"{connected.TotalSeconds:F2} s");
-            Row("short jobs over all nodes", $"{jobsPerSecond:F0} jobs/s ({jobs} jobs, {used} nodes used)");
-            Row("client threads", $"{before.Threads} before, {connectedIdle.Threads} connected (+{connectedIdle.Threads - before.Threads})");
-            Row("managed heap per node", $"{(connectedIdle.ManagedBytes - before.ManagedBytes) / (double)count / 1024:F1} KiB");
-            Row("working set per node", $"{(connectedIdle.WorkingSet - before.WorkingSet) / (double)count / 1024:F1} KiB");
+            Row("client threads after the jobs", $"{connectedIdle.Threads}");
             Row("idle CPU", $"{(after.Cpu - connectedIdle.Cpu).TotalSeconds / seconds * 100:F2} % of one core ({seconds:F0} s)");
             Row("idle traffic per node", $"{(after.WrittenBytes - connectedIdle.WrittenBytes) / seconds / count:F1} B/s sent, {(after.ReadBytes - connectedIdle.ReadBytes) / seconds / count:F1} B/s received");
             return 0;
@@ -94,7 +97,11 @@ internal static class ManyNodes
 
     private static int Square(int x) => x * x;
 
-    private static void Row(string what, string figure) => Console.WriteLine($"{what,-30} {figure}");
+    private static void Row(string what, string figure)
+    {
+        Console.WriteLine($"{what,-30} {figure}");
+        Console.Out.Flush(); // each figure as soon as it is measured
+    }
 
     /// <summary>What this process uses now; bytes read and written through system calls come from /proc/self/io.</summary>
     private sealed record Footprint(DateTime At, int Threads, long ManagedBytes, long WorkingSet, TimeSpan Cpu, long ReadBytes, long WrittenBytes)

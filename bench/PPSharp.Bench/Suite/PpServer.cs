@@ -98,7 +98,7 @@ internal sealed partial class PpServer : IDisposable
             }
 
             // Keep draining standard output (statistics on SIGUSR1, nothing else) so the node never blocks on it.
-            _ = Task.Run(() => process.StandardOutput.ReadToEnd());
+            _ = process.StandardOutput.ReadToEndAsync(); // asynchronously: a blocked pool thread per node would starve the client
             return new PpServer(process, cache, line.Result, secret);
         }
         catch
