@@ -53,14 +53,19 @@ public sealed class ManyNodesTests(ITestOutputHelper output) : RemoteTestBase
             using (var gate = new JobGate())
             {
                 var jobs = Enumerable.Range(0, NodeCount).Select(i => server.Submit(HoldAtGate, i, gate.Port)).ToList();
+                var workers = new HashSet<int>();
                 for (int i = 0; i < NodeCount; i++)
                 {
-                    await gate.NextArrivalAsync(Bounds.Heavy);
+                    workers.Add(await gate.NextArrivalAsync(Bounds.Heavy));
                 }
 
+                // Fifty different worker processes held a job at once: one per node, since each node has one worker.
+                // (Which node a job's result finally comes from is not asserted: on an overloaded machine a node may
+                // miss its heartbeat and its job run again elsewhere, which is the fault tolerance doing its work.)
+                Assert.Equal(NodeCount, workers.Count);
+                Assert.Subset(nodes.SelectMany(n => n.WorkerPids()).ToHashSet(), workers);
                 gate.Open();
                 Assert.Equal(Enumerable.Range(0, NodeCount), await jobs.AllWithin());
-                Assert.Equal(nodes.Select(n => n.Address).Order(), jobs.Select(j => j.Node).Distinct().Order());
             }
 
             output.WriteLine($"{clock.Elapsed}: a job ran on every node");
@@ -79,7 +84,11 @@ public sealed class ManyNodesTests(ITestOutputHelper output) : RemoteTestBase
             Assert.True(threadsConnected - threadsBefore < NodeCount / 2,
                 $"the client went from {threadsBefore} to {threadsConnected} threads with {NodeCount} nodes: a thread per node?");
             Assert.True(idleCpu < 0.25, $"the idle client used {idleCpu:P1} of a core with {NodeCount} nodes connected");
-            Assert.Equal(NodeCount, server.GetActiveNodes().Count(n => n.Key != "local"));
+            foreach (TestNode node in nodes)
+            {
+                await node.WaitUntilActiveAsync(server); // all still (or again) connected
+            }
+
             output.WriteLine($"{clock.Elapsed}: measured");
         }
         finally
