@@ -3,6 +3,7 @@
 //   dotnet run -c Release --project bench/PPSharp.Bench -- --json out.json  the same, and the figures as JSON
 //   dotnet run -c Release --project bench/PPSharp.Bench -- micro [BenchmarkDotNet options]   the micro-benchmarks
 //   dotnet run -c Release --project bench/PPSharp.Bench -- scaling [--quick]   W = 1 … cores + 1 workers, local and on a node
+//   dotnet run -c Release --project bench/PPSharp.Bench -- nodes [--count N]   one client, N ppserver nodes: per-node cost
 // The "echo" mode is internal: the suite starts this program as the other end of its raw transport ping-pong.
 using BenchmarkDotNet.Running;
 using PPSharp.Bench.Suite;
@@ -24,6 +25,11 @@ internal static class Program
             return Scaling.Run(quick: args.Contains("--quick"));
         }
 
+        if (args.Length > 0 && args[0] == ManyNodes.Mode)
+        {
+            return ManyNodes.Run(args[1..]);
+        }
+
         if (args.Length > 0 && args[0] == RawTransport.EchoMode)
         {
             return RawTransport.RunEcho(args[1..]);
@@ -31,7 +37,7 @@ internal static class Program
 
         if (args.Length > 0 && args[0] is "-h" or "--help")
         {
-            Console.WriteLine("usage: PPSharp.Bench [suite] [--json PATH] [--quick]   |   PPSharp.Bench scaling [--quick]   |   PPSharp.Bench micro [BenchmarkDotNet options]");
+            Console.WriteLine("usage: PPSharp.Bench [suite] [--json PATH] [--quick]   |   PPSharp.Bench scaling [--quick]   |   PPSharp.Bench micro [BenchmarkDotNet options]   |   PPSharp.Bench nodes [--count N]");
             return 0;
         }
 

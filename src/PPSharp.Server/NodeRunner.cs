@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
@@ -76,6 +78,8 @@ internal static class NodeRunner
                 await output.WriteLineAsync($"ppserver metrics on {metrics.Address}");
                 await output.FlushAsync();
             }
+            // Written only now that the port is open, so whoever reads the file can connect at once.
+            using PidFile? addressFile = WriteAddressFile(settings, node, logger);
 
             Task idle = node.Idle;
             Task first = await Task.WhenAny(stopSignal.Task, idle);
@@ -133,6 +137,27 @@ internal static class NodeRunner
         }
 
         ServerLog.Starting(logger, settings.Interface, settings.Port, settings.Workers);
+    }
+
+    /// <summary>
+    /// <c>-o</c>: the address a client reaches this node at, "HOST:PORT\n". HOST is the interface when the node listens
+    /// on one address, or the machine's name when it listens on all (a scheduler's compute hosts are known by name).
+    /// </summary>
+    private static PidFile? WriteAddressFile(ServerSettings settings, NodeHost node, ILogger logger)
+    {
+        if (settings.AddressFile is null)
+        {
+            return null;
+        }
+
+        IPEndPoint listening = node.LocalEndPoint;
+        string host = listening.Address.Equals(IPAddress.Any) || listening.Address.Equals(IPAddress.IPv6Any)
+            ? Dns.GetHostName()
+            : listening.Address.AddressFamily == AddressFamily.InterNetworkV6 ? $"[{listening.Address}]" : listening.Address.ToString();
+        string address = $"{host}:{listening.Port.ToString(CultureInfo.InvariantCulture)}";
+        PidFile file = PidFile.Write(settings.AddressFile, address + "\n", "address file");
+        ServerLog.AddressFileWritten(logger, address, file.Path);
+        return file;
     }
 
     /// <summary>SIGUSR1 prints ppft's statistics table, as ppft's ppserver does (unix only).</summary>

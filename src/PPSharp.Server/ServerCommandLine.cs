@@ -99,6 +99,7 @@ internal sealed class ServerCommandLine
         writer.WriteLine("Usage: ppserver [-hdar] [-f format] [-n proto] [-c config_path] [-i interface] [-b broadcast]");
         writer.WriteLine("                [-p port] [-w nworkers] [-s secret] [-t seconds] [-k seconds] [-P pid_file]");
         writer.WriteLine("                [--metrics-port port] [--metrics-interface interface]");
+        writer.WriteLine("                [-o address_file]");
         writer.WriteLine();
         writer.WriteLine("Options:");
         WriteOption(writer, "-h, --help", "this help message");

@@ -45,4 +45,7 @@ internal static partial class ServerLog
 
     [LoggerMessage(11, LogLevel.Debug, "Wrote pid file {Path}")]
     public static partial void PidFileWritten(ILogger logger, string path);
+
+    [LoggerMessage(12, LogLevel.Debug, "Wrote address {Address} to {Path}")]
+    public static partial void AddressFileWritten(ILogger logger, string address, string path);
 }

@@ -65,6 +65,8 @@ internal sealed record ServerSettings
 
     /// <summary>Where the metrics endpoint listens: loopback unless told otherwise.</summary>
     public IPAddress MetricsInterface { get; init; } = IPAddress.Loopback;
+    /// <summary>Where to write the address clients reach the node at (<c>-o</c>), as a full path; null for none.</summary>
+    public string? AddressFile { get; init; }
 
     /// <summary>Things worth telling that did not stop the node (unknown config keys), logged once logging is up.</summary>
     public IReadOnlyList<string> Warnings { get; init; } = [];

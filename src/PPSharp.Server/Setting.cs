@@ -73,6 +73,8 @@ internal sealed class Setting
         "socket timeout in seconds: how long a silent client is trusted");
     public static readonly Setting PidFile = new('P', "pid-file", "pid_file", "general", "pid_file",
         "file to write the process id to (removed at exit)");
+    public static readonly Setting AddressFile = new('o', "address-file", "address_file", "general", "address_file",
+        "file to write HOST:PORT to once listening (removed at exit), for a scheduler that starts nodes on ports of their choosing (-p 0)");
 
     // PPSharp's own: Prometheus metrics and a health probe over HTTP, for operators.
     public static readonly Setting MetricsPort = new(null, "metrics-port", "port", "network", "metrics_port",
@@ -86,6 +88,6 @@ internal sealed class Setting
     public static IReadOnlyList<Setting> All { get; } =
     [
         Debug, LogFormat, AutoDiscovery, Restart, Proto, Config, Interface, Broadcast, Port, Workers, Secret, Timeout,
-        SocketTimeout, PidFile, MetricsPort, MetricsInterface, CacheSize,
+        SocketTimeout, PidFile, MetricsPort, MetricsInterface, CacheSize, AddressFile,
     ];
 }

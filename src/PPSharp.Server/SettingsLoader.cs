@@ -73,6 +73,7 @@ internal static class SettingsLoader
             MetricsPort = Given(Setting.MetricsPort) is { } mp ? ParseInt(mp, 0, IPEndPoint.MaxPort) : null,
             MetricsInterface = Given(Setting.MetricsInterface) is { } mi ? ParseInterface(mi) : IPAddress.Loopback,
             CacheSizeLimit = Given(Setting.CacheSize) is { } c ? (long)ParseInt(c, 1, MaxCacheMiB) << 20 : PPSharp.Remote.NodeHostOptions.DefaultCacheSizeLimit,
+            AddressFile = Given(Setting.AddressFile) is { } address ? FullPath(address) : null,
             Warnings = warnings,
         };
     }

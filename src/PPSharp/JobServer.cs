@@ -72,9 +72,11 @@ public sealed partial class JobServer : IDisposable, IAsyncDisposable
         // Every address is checked before anything starts, so a bad one leaves no worker or socket behind.
         string[] patterns = [.. options.PpServers.Where(NodeFinder.IsPattern)];
         string[] names = [.. options.PpServers.Where(DnsWatcher.IsDnsName)];
-        (string Host, int Port)[] nodes = [.. options.PpServers.Except(patterns).Except(names).Select(RemoteNode.Parse).Distinct()];
+        string[] directories = [.. options.PpServers.Where(DirectoryWatcher.IsDirectory)];
+        (string Host, int Port)[] nodes = [.. options.PpServers.Except(patterns).Except(names).Except(directories).Select(RemoteNode.Parse).Distinct()];
         Array.ForEach(patterns, p => NodeFinder.Parse(p));
         Array.ForEach(names, n => DnsWatcher.Parse(n));
+        Array.ForEach(directories, d => DirectoryWatcher.Parse(d));
         TimeSpan socketTimeout = options.SocketTimeout ?? JobServerOptions.DefaultSocketTimeout;
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(socketTimeout, TimeSpan.Zero, nameof(options.SocketTimeout));
         ArgumentOutOfRangeException.ThrowIfNegative(options.MaxJobsPerWorker, nameof(options.MaxJobsPerWorker));
@@ -118,7 +120,8 @@ public sealed partial class JobServer : IDisposable, IAsyncDisposable
             AddNode(host, port, persistent: true);
         }
 
-        _finders = [.. patterns.Select(p => (IDisposable)NodeFinder.Start(p, OnNodeFound, _logger)), .. names.Select(n => DnsWatcher.Start(n, OnNodeFound, _logger))];
+        _finders = [.. patterns.Select(p => (IDisposable)NodeFinder.Start(p, OnNodeFound, _logger)), .. names.Select(n => DnsWatcher.Start(n, OnNodeFound, _logger)),
+            .. directories.Select(d => DirectoryWatcher.Start(d, OnNodeFound, _logger))];
 
         Log.ServerStarted(_logger, ncpus);
     }

@@ -19,7 +19,9 @@ public sealed class JobServerOptions
     /// the background, retried every few seconds while unreachable, and used as soon as it answers. A pattern with
     /// <c>*</c> ("*", "*:35000", "192.168.1.*:35000") finds nodes started with <c>ppserver -a</c> by UDP broadcast on
     /// the pattern with each <c>*</c> replaced by 255. "dns:NAME:PORT" connects to every address NAME resolves to,
-    /// resolved again every 30 seconds. Found nodes are used while they answer and dropped when they go away.
+    /// resolved again every 30 seconds. "dir:PATH" connects to the node named in each file of that directory ("HOST:PORT",
+    /// as <c>ppserver -o FILE</c> writes it; how <c>PPSharp.Slurm</c> finds its nodes), read again every second.
+    /// Found nodes are used while they answer and dropped when they go away.
     /// </summary>
     public IList<string> PpServers { get; } = [];
 

@@ -44,9 +44,10 @@ internal sealed partial class PpServer : IDisposable
         return recorded;
     }
 
-    public static PpServer Start(int workers)
+    /// <summary>Starts a node with a fresh random secret, or with <paramref name="secret"/> (nodes a client shares).</summary>
+    public static PpServer Start(int workers, string? secret = null)
     {
-        string secret = Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
+        secret ??= Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
         string cache = Directory.CreateTempSubdirectory("ppsharp-bench-cache-").FullName;
         var start = new ProcessStartInfo(ChildProcess.DotnetHost())
         {
@@ -97,7 +98,7 @@ internal sealed partial class PpServer : IDisposable
             }
 
             // Keep draining standard output (statistics on SIGUSR1, nothing else) so the node never blocks on it.
-            _ = Task.Run(() => process.StandardOutput.ReadToEnd());
+            _ = process.StandardOutput.ReadToEndAsync(); // asynchronously: a blocked pool thread per node would starve the client
             return new PpServer(process, cache, line.Result, secret);
         }
         catch
