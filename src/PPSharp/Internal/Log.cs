@@ -115,4 +115,7 @@ internal static partial class Log
 
     [LoggerMessage(61, LogLevel.Warning, "Worker process {ProcessId} has not answered for {Seconds} s (frozen?): ending it and moving its jobs")]
     public static partial void WorkerUnresponsive(ILogger logger, int processId, double seconds);
+
+    [LoggerMessage(62, LogLevel.Debug, "Disconnected from node {Node} (the job server is being disposed)")]
+    public static partial void NodeDisconnected(ILogger logger, string node);
 }

@@ -104,7 +104,15 @@ internal sealed class RemoteNode : JobExecutor, IAsyncDisposable
                 // Every job sent there and not answered goes back to the front of the queue (jobs are idempotent):
                 // its answer can no longer arrive, so it is delivered exactly once, by whoever runs it next.
                 _scheduler.RemoveExecutor(this, blame: null);
-                Log.NodeLost(_logger, Node, reason ?? "the connection closed");
+                if (_disposed.IsCancellationRequested)
+                {
+                    Log.NodeDisconnected(_logger, Node); // this job server is being disposed: nothing was lost
+                }
+                else
+                {
+                    Log.NodeLost(_logger, Node, reason ?? "the connection closed");
+                }
+
                 Health.Unreachable(reason ?? "the connection closed");
             }
 
