@@ -65,6 +65,10 @@ internal static class NodeRunner
 
             using PosixSignalRegistration? stats = RegisterStatisticsSignal(node, output, logger);
 
+            // Written only now that the port is open, so whoever reads the file can connect at once; and before the
+            // "listening on" line, so whoever reads that line finds the file already there.
+            using PidFile? addressFile = WriteAddressFile(settings, node, logger);
+
             // Tests and scripts read this line to learn the port (-p 0); keep its wording.
             await output.WriteLineAsync($"ppserver listening on {node.LocalEndPoint} with {settings.Workers} workers");
             await output.FlushAsync();
@@ -78,8 +82,6 @@ internal static class NodeRunner
                 await output.WriteLineAsync($"ppserver metrics on {metrics.Address}");
                 await output.FlushAsync();
             }
-            // Written only now that the port is open, so whoever reads the file can connect at once.
-            using PidFile? addressFile = WriteAddressFile(settings, node, logger);
 
             Task idle = node.Idle;
             Task first = await Task.WhenAny(stopSignal.Task, idle);

@@ -147,7 +147,9 @@ internal sealed partial class Scheduler
             }
 
             Release(executor, item);
-            if (outcome.Kind is OutcomeKind.Succeeded or OutcomeKind.Failed && !outcome.IsCrash)
+            // A job's length teaches how far ahead to send its function's jobs; a relayed loss (a node's timeout or
+            // cancellation, with no time of its own) teaches nothing.
+            if (outcome.Kind == OutcomeKind.Succeeded || (outcome.Kind == OutcomeKind.Failed && !outcome.IsCrash && outcome.Elapsed > TimeSpan.Zero))
             {
                 item.Function.Observe(outcome.Elapsed);
                 _statistics.Record(outcome.Node, outcome.Elapsed);

@@ -41,7 +41,15 @@ public sealed class ManyNodesTests(ITestOutputHelper output) : RemoteTestBase
             using Process self = Process.GetCurrentProcess();
             int threadsBefore = ThreadCount(self);
 
-            await using var server = new JobServer(0, ppservers: nodes.Select(n => n.Address), secret: Secret);
+            // Fifty nodes and their workers on two cores can stall a process for seconds: a generous heartbeat limit, so
+            // that no node is given up (and its job stopped there and run again elsewhere) while this test counts them.
+            var options = new JobServerOptions { Ncpus = 0, Secret = Secret, HeartbeatTimeout = TimeSpan.FromMinutes(2), SocketTimeout = TimeSpan.FromMinutes(2) };
+            foreach (TestNode node in nodes)
+            {
+                options.PpServers.Add(node.Address);
+            }
+
+            await using var server = new JobServer(options);
             foreach (TestNode node in nodes)
             {
                 await node.WaitUntilActiveAsync(server);
