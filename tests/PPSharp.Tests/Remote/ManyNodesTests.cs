@@ -89,7 +89,9 @@ public sealed class ManyNodesTests(ITestOutputHelper output) : RemoteTestBase
 
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{NodeCount} nodes: client threads {threadsBefore} before, {threadsConnected} connected; idle CPU {idleCpu:P2} of one core"));
-            Assert.True(threadsConnected - threadsBefore < NodeCount / 2,
+            // Fewer new threads than nodes: a thread per node would add at least fifty. (The thread pool itself grows by a
+            // few dozen after the burst of fifty connections and uploads on two cores; that is not per node.)
+            Assert.True(threadsConnected - threadsBefore < NodeCount,
                 $"the client went from {threadsBefore} to {threadsConnected} threads with {NodeCount} nodes: a thread per node?");
             Assert.True(idleCpu < 0.25, $"the idle client used {idleCpu:P1} of a core with {NodeCount} nodes connected");
             foreach (TestNode node in nodes)
