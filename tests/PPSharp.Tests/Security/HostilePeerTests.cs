@@ -87,8 +87,10 @@ public sealed class HostilePeerTests : RemoteTestBase
 
             List<(MessageType Type, byte[] Payload)> frames = await ReadFramesUntilClosedAsync(stream);
 
+            // The node may close before its hello is out (this address has just failed, so it is answered late, and
+            // the peer has already shut down): whatever did arrive, nothing derived from the secret did.
             Assert.DoesNotContain(MessageType.AuthProof, frames.Select(f => f.Type));
-            Assert.Equal(MessageType.NodeHello, frames[0].Type);
+            Assert.All(frames, f => Assert.Equal(MessageType.NodeHello, f.Type));
         }
 
         await AssertStillServesAsync(node);
