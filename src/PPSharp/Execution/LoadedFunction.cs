@@ -114,9 +114,15 @@ internal sealed class LoadedFunction
     public void Run(ReadOnlySequence<byte> body, IBufferWriter<byte> result)
     {
         var reader = new MessagePackReader(body);
-        object? target = ReadTarget(ref reader);
-        object? value = Invoke(target, ref reader);
-        WriteResult(result, value);
+        object? target;
+        object?[] arguments;
+        using (ReferenceTable.ReadScope()) // the writer's scope: target and arguments (JobPayload.WriteBody)
+        {
+            target = ReadTarget(ref reader);
+            arguments = ReadArguments(ref target, ref reader);
+        }
+
+        WriteResult(result, Call(target, arguments));
     }
 
     /// <summary>
@@ -190,6 +196,13 @@ internal sealed class LoadedFunction
     /// <summary>Reads one call's arguments, invokes and awaits it.</summary>
     private object? Invoke(object? target, ref MessagePackReader reader)
     {
+        object?[] arguments = ReadArguments(ref target, ref reader);
+        return Call(target, arguments);
+    }
+
+    /// <summary>Reads one call's arguments; a target passed as the first argument moves there (and out of <paramref name="target"/>).</summary>
+    private object?[] ReadArguments(ref object? target, ref MessagePackReader reader)
+    {
         MessagePackSerializerOptions options = Options;
         int offset = _kind == TargetKind.FirstArgument ? 1 : 0;
         object?[] arguments = new object?[_arguments.Length + offset];
@@ -211,6 +224,12 @@ internal sealed class LoadedFunction
             }
         }
 
+        return arguments;
+    }
+
+    /// <summary>Invokes the function and awaits what it returns.</summary>
+    private object? Call(object? target, object?[] arguments)
+    {
         try
         {
             object? value = _invoker.Invoke(target, arguments.AsSpan());
@@ -240,7 +259,6 @@ internal sealed class LoadedFunction
         }
         catch (Exception ex) when (ex is PayloadSerializationException or MessagePackSerializationException or NotSupportedException)
         {
-            GraphGuard.Reset();
             throw (PayloadSerializationException.Find(ex) ?? new PayloadSerializationException(ex.Message, ex)).At("the job's result");
         }
 

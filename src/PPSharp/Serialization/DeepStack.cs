@@ -32,7 +32,7 @@ internal static class DeepStack
         }
         catch (Exception ex) when (IsTooDeep(ex))
         {
-            GraphGuard.Reset();
+            // Start over below, on a thread with room for it.
         }
 
         try
@@ -60,10 +60,6 @@ internal static class DeepStack
                 catch (Exception ex)
                 {
                     error = ExceptionDispatchInfo.Capture(ex);
-                }
-                finally
-                {
-                    GraphGuard.Reset();
                 }
             },
             LargeStackSize)

@@ -102,7 +102,6 @@ internal static class ExceptionPayload
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
-            GraphGuard.Reset();
             return null; // The strings of the frame still say what happened.
         }
     }

@@ -11,8 +11,9 @@ namespace PPSharp.Serialization;
 /// <remarks>
 /// Encoding: a struct or sealed class is an array of its field values. A class that can have subclasses is
 /// <c>[nil, [fields...]]</c> when the value is exactly <typeparamref name="T"/>, or <c>[type name, value]</c> when it is a
-/// subclass, so a <c>Dog</c> in an <c>Animal</c> field stays a <c>Dog</c>. Shared references are copied, not preserved;
-/// cycles are refused (see <see cref="GraphGuard"/>); depth has no fixed limit (see <see cref="DeepStack"/>).
+/// subclass, so a <c>Dog</c> in an <c>Animal</c> field stays a <c>Dog</c>. An object met again in the same value is
+/// written as a reference, so shared objects and cycles arrive as they were (see <see cref="ReferenceTable"/>); depth
+/// has no fixed limit (see <see cref="DeepStack"/>).
 /// </remarks>
 internal sealed class GraphFormatter<T> : IMessagePackFormatter<T>
 {
@@ -28,27 +29,33 @@ internal sealed class GraphFormatter<T> : IMessagePackFormatter<T>
         }
 
         object boxed = value;
-        if (IsPolymorphic)
+        bool reference = !typeof(T).IsValueType;
+        if (reference && ReferenceTable.TryWriteReference(ref writer, boxed, unfinishedIsCycle: false))
         {
-            writer.WriteArrayHeader(2);
-            Type runtime = boxed.GetType();
-            if (runtime != typeof(T))
-            {
-                PolymorphicFormatter<object>.WriteTagged(ref writer, boxed, runtime, options);
-                return;
-            }
-
-            writer.WriteNil();
+            return;
         }
 
-        bool reference = !typeof(T).IsValueType;
+        DeepStack.Check();
+        if (IsPolymorphic && boxed.GetType() != typeof(T))
+        {
+            writer.WriteArrayHeader(2);
+            PolymorphicFormatter<object>.WriteTagged(ref writer, boxed, boxed.GetType(), options); // numbered by its own type's formatter
+            return;
+        }
+
         if (reference)
         {
-            GraphGuard.Enter(boxed);
+            ReferenceTable.BeginWrite(boxed, unfinishedIsCycle: false);
         }
 
         try
         {
+            if (IsPolymorphic)
+            {
+                writer.WriteArrayHeader(2);
+                writer.WriteNil();
+            }
+
             writer.WriteArrayHeader(_slots.Length);
             foreach (FieldSlot slot in _slots)
             {
@@ -59,7 +66,7 @@ internal sealed class GraphFormatter<T> : IMessagePackFormatter<T>
         {
             if (reference)
             {
-                GraphGuard.Exit(boxed);
+                ReferenceTable.EndWrite(boxed, unfinishedIsCycle: false);
             }
         }
     }
@@ -69,6 +76,12 @@ internal sealed class GraphFormatter<T> : IMessagePackFormatter<T>
         if (reader.TryReadNil())
         {
             return default!;
+        }
+
+        bool reference = !typeof(T).IsValueType;
+        if (reference && ReferenceTable.TryReadReference(ref reader, out T earlier))
+        {
+            return earlier;
         }
 
         options.Security.DepthStep(ref reader);
@@ -86,9 +99,20 @@ internal sealed class GraphFormatter<T> : IMessagePackFormatter<T>
 
             Expect(reader.ReadArrayHeader(), _slots.Length);
             object boxed = RuntimeHelpers.GetUninitializedObject(typeof(T));
-            foreach (FieldSlot slot in _slots)
+            int id = reference ? ReferenceTable.BeginRead(boxed) : -1; // numbered before its fields: a field may refer back to it
+            try
             {
-                slot.Read(boxed, ref reader, options);
+                foreach (FieldSlot slot in _slots)
+                {
+                    slot.Read(boxed, ref reader, options);
+                }
+            }
+            finally
+            {
+                if (reference)
+                {
+                    ReferenceTable.EndRead(id, null);
+                }
             }
 
             return (T)boxed;

@@ -39,6 +39,7 @@ internal static class JobPayload
         buffer.ResetWrittenCount();
         var writer = new MessagePackWriter(buffer);
         MessagePackSerializerOptions options = JobSerializerOptions.Local;
+        using ReferenceTable.ScopeHandle scope = ReferenceTable.WriteScope(); // an object in two arguments stays one object
         try
         {
             try
@@ -129,7 +130,6 @@ internal static class JobPayload
 
     private static ArgumentException Refuse(Exception ex, string parameter, string? what)
     {
-        GraphGuard.Reset();
         PayloadSerializationException? found = PayloadSerializationException.Find(ex);
         if (found is not null && what is not null)
         {

@@ -7,7 +7,8 @@ namespace PPSharp.Serialization;
 
 /// <summary>
 /// Picks a formatter for every type a job may carry: MessagePack's own for primitives, strings, arrays, collections,
-/// tuples, enums and <c>[MessagePackObject]</c> types; <see cref="GraphFormatter{T}"/> (all instance fields, private
+/// tuples, enums and <c>[MessagePackObject]</c> types (objects of
+/// reference types numbered, so shared ones stay shared: <see cref="ReferenceTable"/>); <see cref="GraphFormatter{T}"/> (all instance fields, private
 /// ones included, like ppft's pickling of objects) for every other class, struct or record; a type-tagged formatter
 /// for <see cref="object"/>, interfaces and abstract classes; and a refusing formatter for what cannot leave a process.
 /// </summary>
@@ -54,7 +55,7 @@ internal sealed class JobResolver : IFormatterResolver
 
             if (ValueFormatters.Find<T>() is { } value)
             {
-                return value;
+                return Tracked(value);
             }
 
             if (type == typeof(object))
@@ -65,7 +66,7 @@ internal sealed class JobResolver : IFormatterResolver
             if (type.IsInterface || (type.IsAbstract && !type.IsSealed))
             {
                 IMessagePackFormatter<T>? collection = FromChain();
-                return collection ?? new PolymorphicFormatter<T>();
+                return collection is null ? new PolymorphicFormatter<T>() : Tracked(collection);
             }
 
             if (type.IsEnum)
@@ -77,16 +78,20 @@ internal sealed class JobResolver : IFormatterResolver
             IMessagePackFormatter<T>? known = FromChain();
             if (known is not null)
             {
-                return known;
+                return Tracked(known);
             }
 
             if (type.GetCustomAttribute<MessagePackObjectAttribute>() is not null && System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported)
             {
-                return DynamicObjectResolver.Instance.GetFormatterWithVerify<T>();
+                return Tracked(DynamicObjectResolver.Instance.GetFormatterWithVerify<T>());
             }
 
             return new GraphFormatter<T>();
         }
+
+        /// <summary>Objects of reference types keep their identity within a value (<see cref="ReferenceTable"/>).</summary>
+        private static IMessagePackFormatter<T> Tracked(IMessagePackFormatter<T> formatter) =>
+            TrackingFormatter<T>.Applies ? new TrackingFormatter<T>(formatter) : formatter;
 
         private static IMessagePackFormatter<T>? FromChain()
         {

@@ -159,6 +159,8 @@ public sealed class Node
     public int Value { get; set; }
 
     public Node? Next { get; set; }
+
+    public object? Tag { get; set; }
 }
 
 public sealed class CustomJobException(string message) : Exception(message);
