@@ -107,7 +107,7 @@ public sealed partial class JobServer : IDisposable, IAsyncDisposable
         if (options.WorkerInitializer is { } initializer)
         {
             (FunctionInfo info, object? target) = (_catalog.Get(initializer), initializer.Target);
-            _pool.Initializer = new InitializerItem(info.Definition, JobPayload.WriteBody(info, target, new JobArguments()));
+            _scheduler.Initializer = new InitializerItem(info.Definition, JobPayload.WriteBody(info, target, new JobArguments()));
         }
 
         _pool.Target = ncpus;

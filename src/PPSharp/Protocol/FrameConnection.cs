@@ -18,6 +18,7 @@ namespace PPSharp.Protocol;
 internal sealed class FrameConnection : IAsyncDisposable
 {
     /// <summary>Flush at least this often while draining a long send queue, so large bursts do not sit in memory.</summary>
+    private long _lastReceived = Environment.TickCount64;
     private const int FlushThreshold = 256 * 1024;
 
     private readonly Stream _stream;
@@ -129,6 +130,12 @@ internal sealed class FrameConnection : IAsyncDisposable
         _ = writing.ContinueWith(_ => Close(reason), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
+    /// <summary>
+    /// Milliseconds since bytes last arrived from the peer: part of a frame counts, so a peer busy sending one large
+    /// frame (a 200 MB result) is never taken for a silent one by the heartbeats that read this.
+    /// </summary>
+    public long MillisecondsSinceReceived => Environment.TickCount64 - Interlocked.Read(ref _lastReceived);
+
     /// <summary>Sends what is queued, then ends the write side (the peer sees end of stream after the last frame).</summary>
     public void CompleteSending() => _outgoing.Writer.TryComplete();
 
@@ -140,6 +147,7 @@ internal sealed class FrameConnection : IAsyncDisposable
             while (true)
             {
                 ReadResult result = await _reader.ReadAsync(_closing.Token).ConfigureAwait(false);
+                Interlocked.Exchange(ref _lastReceived, Environment.TickCount64);
                 ReadOnlySequence<byte> buffer = result.Buffer;
                 bool more = true;
                 while (more)

@@ -50,6 +50,12 @@ internal static class Messages
 
         /// <summary>Send JobStarted (flushed) before running it, so a crash is blamed on the right job.</summary>
         AcknowledgeStart = 1,
+
+        /// <summary>
+        /// The client's worker initializer (its id is negative): a node keeps it and runs it on each of its workers
+        /// before that client's first job there; a worker runs it like a job.
+        /// </summary>
+        Initializer = 2,
     }
 
     /// <summary>

@@ -25,8 +25,10 @@ internal sealed class ClientSession
     private readonly Dictionary<int, SessionFunction> _functions = [];
     private readonly Dictionary<long, ForwardedWorkItem> _jobs = [];
     private readonly HashSet<string> _requested = new(StringComparer.OrdinalIgnoreCase);
+    private readonly List<(Messages.RunJob Header, FunctionDefinition Function, byte[] Body)> _waiting = [];
+    private SessionFunction? _initializerFunction;
+    private byte[]? _initializerBody;
     private byte[]? _clientNonce;
-    private long _lastHeard = Environment.TickCount64;
     private volatile bool _authenticated;
     private volatile bool _refused;
     private bool _checking;
@@ -44,6 +46,9 @@ internal sealed class ClientSession
     }
 
     public bool IsAuthenticated => _authenticated;
+
+    /// <summary>The client's worker initializer, once its code is here; null if it has none (or not yet).</summary>
+    public InitializerItem? Initializer { get; private set; }
 
     private readonly HashSet<string> _codeSets = new(StringComparer.Ordinal);
 
@@ -90,7 +95,7 @@ internal sealed class ClientSession
         TimeSpan timeout = _node.Options.SocketTimeout;
         while (await Task.WhenAny(closed, Task.Delay(timeout / 4)).ConfigureAwait(false) != closed)
         {
-            if (Environment.TickCount64 - Interlocked.Read(ref _lastHeard) > timeout.TotalMilliseconds)
+            if (_connection.MillisecondsSinceReceived > timeout.TotalMilliseconds)
             {
                 Log.ClientSilent(_node.Logger, _peer);
                 _connection.Close(new ProtocolException("socket timeout"));
@@ -115,7 +120,6 @@ internal sealed class ClientSession
     /// <summary>Handles one frame on the read loop; a <see cref="ProtocolException"/> closes only this session.</summary>
     private void OnFrame(MessageType type, ReadOnlySequence<byte> payload)
     {
-        Interlocked.Exchange(ref _lastHeard, Environment.TickCount64);
         if (_refused)
         {
             return; // Turned away: its parting Error frame is on its way, and nothing more is read.
@@ -298,6 +302,7 @@ internal sealed class ClientSession
             Code = [.. function.Description.Code.Select(c => c with { Path = _node.Cache.PathOf(c.Sha256) })],
         };
         function.Definition = new FunctionDefinition(local.Id, local.ToPayload());
+        TryReadyInitializerLocked();
         foreach ((Messages.RunJob header, byte[] body) in function.Held)
         {
             EnqueueLocked(header, function.Definition, body);
@@ -318,7 +323,13 @@ internal sealed class ClientSession
                 throw new ProtocolException($"a job for function {header.FunctionId}, which was never defined.");
             }
 
-            if (_jobs.ContainsKey(header.JobId) || function.Held.Exists(h => h.Header.JobId == header.JobId))
+            if ((header.Flags & Messages.RunFlags.Initializer) != 0)
+            {
+                DeclareInitializerLocked(header, function, bytes);
+                return;
+            }
+
+            if (_jobs.ContainsKey(header.JobId) || function.Held.Exists(h => h.Header.JobId == header.JobId) || _waiting.Exists(w => w.Header.JobId == header.JobId))
             {
                 throw new ProtocolException($"job {header.JobId} was sent twice.");
             }
@@ -334,8 +345,49 @@ internal sealed class ClientSession
         }
     }
 
+    /// <summary>
+    /// The client's worker initializer: run on each of this node's workers before the client's first job there
+    /// (<see cref="ForwardedWorkItem.Initializer"/>). Until its code is here, the client's jobs wait with it.
+    /// </summary>
+    private void DeclareInitializerLocked(Messages.RunJob header, SessionFunction function, byte[] body)
+    {
+        if (_initializerBody is not null || _jobs.Count > 0 || _functions.Values.Any(f => f.Held.Count > 0))
+        {
+            throw new ProtocolException("a worker initializer must come once, before the client's first job.");
+        }
+
+        if (!InitializerItem.IsInitializer(header.JobId))
+        {
+            throw new ProtocolException($"a worker initializer under job id {header.JobId}; its id must be negative.");
+        }
+
+        _initializerBody = body;
+        _initializerFunction = function;
+        TryReadyInitializerLocked();
+    }
+
+    private void TryReadyInitializerLocked()
+    {
+        if (Initializer is null && _initializerFunction?.Definition is { } definition)
+        {
+            Initializer = new InitializerItem(definition, _initializerBody!);
+            foreach ((Messages.RunJob header, FunctionDefinition jobFunction, byte[] body) in _waiting)
+            {
+                EnqueueLocked(header, jobFunction, body);
+            }
+
+            _waiting.Clear();
+        }
+    }
+
     private void EnqueueLocked(Messages.RunJob header, FunctionDefinition definition, byte[] body)
     {
+        if (_initializerFunction is not null && Initializer is null)
+        {
+            _waiting.Add((header, definition, body)); // The initializer's code is still being uploaded.
+            return;
+        }
+
         var item = new ForwardedWorkItem(this, header.JobId, _node.NextJobId(), definition, body, new WorkSettings(0, header.TimeoutMilliseconds, 0, header.ChunkSize))
         {
             TraceParent = header.TraceParent, // passed on to the worker, so the job's activity nests under the client's
@@ -353,13 +405,17 @@ internal sealed class ClientSession
         ForwardedWorkItem? item;
         lock (_gate)
         {
+            // Not queued yet (its code, or the initializer's, is still being uploaded): it never ran.
+            int held = _waiting.RemoveAll(w => w.Header.JobId == clientJobId);
             foreach (SessionFunction function in _functions.Values)
             {
-                if (function.Held.RemoveAll(h => h.Header.JobId == clientJobId) > 0)
-                {
-                    _connection.Send(new Messages.JobSignal(MessageType.JobRevoked, clientJobId));
-                    return;
-                }
+                held += function.Held.RemoveAll(h => h.Header.JobId == clientJobId);
+            }
+
+            if (held > 0)
+            {
+                _connection.Send(new Messages.JobSignal(MessageType.JobRevoked, clientJobId));
+                return;
             }
 
             _jobs.TryGetValue(clientJobId, out item);
@@ -432,6 +488,8 @@ internal sealed class ForwardedWorkItem(ClientSession session, long clientJobId,
 
     /// <summary>Each client takes its turn in the node's queue, so one client's backlog never starves another's.</summary>
     public override object? Owner => Session;
+
+    public override InitializerItem? Initializer => Session.Initializer;
 
     public override void Complete(in WorkOutcome outcome)
     {

@@ -53,6 +53,8 @@ internal sealed class RemoteNode : JobExecutor, IAsyncDisposable
 
     public override int Priority => 1;
 
+    public override bool ForwardsInitializer => true;
+
     public override int Capacity => Math.Max(1, _capacity);
 
     /// <summary>State and last error, for <c>JobServer.GetNodeStatus</c> and for failing jobs no node will take.</summary>
@@ -192,7 +194,7 @@ internal sealed class RemoteNode : JobExecutor, IAsyncDisposable
                 return "the job server was destroyed";
             }
 
-            if (Environment.TickCount64 - Interlocked.Read(ref session.LastHeard) > _socketTimeout.TotalMilliseconds)
+            if (connection.MillisecondsSinceReceived > _socketTimeout.TotalMilliseconds)
             {
                 return $"no answer for {_socketTimeout.TotalSeconds} s";
             }
@@ -205,7 +207,6 @@ internal sealed class RemoteNode : JobExecutor, IAsyncDisposable
 
     private void OnFrame(ConnectionState session, MessageType type, ReadOnlySequence<byte> payload)
     {
-        Interlocked.Exchange(ref session.LastHeard, Environment.TickCount64);
         switch (type)
         {
             case MessageType.Error:
@@ -373,8 +374,6 @@ internal sealed class RemoteNode : JobExecutor, IAsyncDisposable
         public string? Refusal { get; set; }
 
         public bool Leaving { get; set; }
-
-        public long LastHeard = Environment.TickCount64;
 
         public TaskCompletionSource Ready { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }

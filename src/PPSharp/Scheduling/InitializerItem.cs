@@ -1,13 +1,22 @@
+using PPSharp.Protocol;
+
 namespace PPSharp.Scheduling;
 
 /// <summary>
-/// The worker initializer as a job: sent to each new local worker before it joins the scheduler, so it runs before
-/// any job there. Its id is never a real job's, and its answer only says whether it worked.
+/// A worker initializer as a job (<see cref="JobServerOptions.WorkerInitializer"/>). A client sends its own to each
+/// new local worker before the worker joins the scheduler, and once to each node it connects to; a node sends a
+/// client's to each of its workers before the first job of that client there (<see cref="Scheduler"/>), since the
+/// node's workers serve every client. Its id is negative, never a real job's, and its answer only says whether it
+/// worked.
 /// </summary>
-internal sealed class InitializerItem(FunctionDefinition function, byte[] body) : WorkItem(JobId, function, body, WorkSettings.Default)
+internal sealed class InitializerItem(FunctionDefinition function, byte[] body) : WorkItem(Interlocked.Decrement(ref s_lastId), function, body, WorkSettings.Default)
 {
-    /// <summary>The id an initializer runs under: below every job id, which start at 1.</summary>
-    public const long JobId = -1;
+    private static long s_lastId;
+
+    /// <summary>Whether a job id is an initializer's: below every job id, which start at 1.</summary>
+    public static bool IsInitializer(long jobId) => jobId < 0;
+
+    internal override Messages.RunFlags Flags => Messages.RunFlags.Initializer;
 
     public override void Complete(in WorkOutcome outcome)
     {

@@ -33,6 +33,15 @@ internal abstract class JobExecutor
     /// <summary>Functions already defined on this executor's channel.</summary>
     internal HashSet<int> DefinedFunctions { get; } = [];
 
+    /// <summary>Initializers already sent on this executor's channel, by their (negative) ids.</summary>
+    internal HashSet<long> Initialized { get; } = [];
+
+    /// <summary>
+    /// Whether it is a node, which takes a client's worker initializer once and runs it on each of its own workers,
+    /// rather than a worker that runs it.
+    /// </summary>
+    public virtual bool ForwardsInitializer => false;
+
     /// <summary>False once it is retiring or gone: it gets no new jobs.</summary>
     internal bool Accepting { get; set; } = true;
 

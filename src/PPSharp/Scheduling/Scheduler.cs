@@ -25,6 +25,12 @@ internal sealed partial class Scheduler
     private long _sendSequence;
     private Func<Exception>? _closed;
 
+    /// <summary>
+    /// This client's worker initializer, or null: local workers run it as they start (<see cref="Workers.LocalWorkerPool"/>),
+    /// and each node is sent it as it joins, before any job.
+    /// </summary>
+    public InitializerItem? Initializer { get; set; }
+
     public Scheduler(NodeStatistics statistics, TimeSpan cancelGracePeriod)
     {
         _statistics = statistics;
@@ -87,6 +93,12 @@ internal sealed partial class Scheduler
         {
             executor.Accepting = true;
             executor.DefinedFunctions.Clear(); // a new channel knows no functions yet
+            executor.Initialized.Clear();
+            if (Initializer is { } initializer && executor.ForwardsInitializer)
+            {
+                SendInitializerLocked(executor, initializer); // before any job: the node runs it on each worker first
+            }
+
             _executors.Add(executor);
             DispatchLocked();
         }
@@ -573,6 +585,22 @@ internal sealed partial class Scheduler
         StealLocked();
     }
 
+    /// <summary>Sends an initializer on the executor's channel unless it went there already; FIFO puts it before what follows.</summary>
+    private static void SendInitializerLocked(JobExecutor executor, InitializerItem initializer)
+    {
+        if (!executor.Initialized.Add(initializer.Id))
+        {
+            return;
+        }
+
+        if (executor.DefinedFunctions.Add(initializer.Function.Id))
+        {
+            executor.Send(initializer.Function);
+        }
+
+        executor.Send(initializer);
+    }
+
     private void SendLocked(JobExecutor executor, WorkItem item)
     {
         item.SendSequence = ++_sendSequence;
@@ -584,6 +612,11 @@ internal sealed partial class Scheduler
         // time limit can be watched from here too; short ones are not, to keep their overhead minimal.
         item.AcknowledgeStart = !item.Function.IsShort || item.Settings.TimeoutMilliseconds > 0;
         executor.InFlight.Add(item.Id, item);
+        if (item.Initializer is { } initializer && !executor.ForwardsInitializer)
+        {
+            SendInitializerLocked(executor, initializer); // a node's client's: once per worker, ahead of the client's first job there
+        }
+
         if (executor.DefinedFunctions.Add(item.Function.Id))
         {
             executor.Send(item.Function);

@@ -23,6 +23,14 @@ internal abstract class WorkItem(long id, FunctionDefinition function, ReadOnlyM
     /// <summary>Whose job it is, for fair turns in the queue (a node's client); null for the one owner of a client's queue.</summary>
     public virtual object? Owner => null;
 
+    /// <summary>
+    /// What must run on a worker before this job's first run there (a node's client's initializer); null for nothing.
+    /// </summary>
+    public virtual InitializerItem? Initializer => null;
+
+    /// <summary>Flags of its RunJob besides the start acknowledgement.</summary>
+    internal virtual Messages.RunFlags Flags => Messages.RunFlags.None;
+
     /// <summary>Where it is now: queued, sent to an executor, running there, or finished.</summary>
     internal WorkState State { get; set; } = WorkState.Queued;
 
@@ -67,7 +75,7 @@ internal abstract class WorkItem(long id, FunctionDefinition function, ReadOnlyM
     /// <summary>A RunJob frame: the header (<see cref="Messages.RunJob"/>), then the body as it is.</summary>
     public void WritePayload(IBufferWriter<byte> writer)
     {
-        new Messages.RunJob(Id, Function.Id, AcknowledgeStart ? Messages.RunFlags.AcknowledgeStart : Messages.RunFlags.None, Settings.TimeoutMilliseconds, Settings.ChunkSize, TraceParent).Write(writer);
+        new Messages.RunJob(Id, Function.Id, Flags | (AcknowledgeStart ? Messages.RunFlags.AcknowledgeStart : Messages.RunFlags.None), Settings.TimeoutMilliseconds, Settings.ChunkSize, TraceParent).Write(writer);
         writer.Write(Body.Span);
     }
 

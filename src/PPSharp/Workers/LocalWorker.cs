@@ -36,7 +36,6 @@ internal sealed class LocalWorker : JobExecutor
     private volatile bool _retiring;
     private volatile bool _stopping;
     private long _startedJob = -1;
-    private long _lastHeard = Environment.TickCount64;
     private volatile bool _unresponsive;
     private int _completedJobs;
 
@@ -188,7 +187,6 @@ internal sealed class LocalWorker : JobExecutor
     /// <summary>Handles a frame from the worker, on the channel's read loop.</summary>
     private void OnFrame(MessageType type, ReadOnlySequence<byte> payload)
     {
-        Interlocked.Exchange(ref _lastHeard, Environment.TickCount64);
         switch (type)
         {
             case MessageType.Hello:
@@ -218,7 +216,7 @@ internal sealed class LocalWorker : JobExecutor
             case MessageType.JobSucceeded:
             case MessageType.JobFailed:
                 (long id, WorkOutcome outcome) = Messages.ReadResult(type, payload, Node);
-                if (id == InitializerItem.JobId)
+                if (InitializerItem.IsInitializer(id))
                 {
                     if (outcome.Kind != OutcomeKind.Succeeded)
                     {
@@ -249,7 +247,7 @@ internal sealed class LocalWorker : JobExecutor
         Task<Exception?> closed = connection.Completion;
         while (await Task.WhenAny(closed, Task.Delay(interval)).ConfigureAwait(false) != closed)
         {
-            if (Environment.TickCount64 - Interlocked.Read(ref _lastHeard) > timeout.TotalMilliseconds)
+            if (connection.MillisecondsSinceReceived > timeout.TotalMilliseconds)
             {
                 _unresponsive = true;
                 Log.WorkerUnresponsive(_logger, ProcessId, timeout.TotalSeconds);

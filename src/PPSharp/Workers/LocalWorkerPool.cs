@@ -40,7 +40,7 @@ internal sealed class LocalWorkerPool : IAsyncDisposable
     public WorkerCommand Command { get; }
 
     /// <summary>Run in each new worker before its first job (<see cref="JobServerOptions.WorkerInitializer"/>), or null.</summary>
-    public InitializerItem? Initializer { get; set; }
+    public InitializerItem? Initializer => _scheduler.Initializer;
 
     /// <summary>How long a worker may stay silent (not even answering a ping) before it is taken for frozen and ended.</summary>
     public TimeSpan HeartbeatTimeout { get; init; } = JobServerOptions.DefaultHeartbeatTimeout;

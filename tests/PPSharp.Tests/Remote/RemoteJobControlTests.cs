@@ -35,6 +35,46 @@ public sealed class RemoteJobControlTests : RemoteTestBase
         Assert.Equal(node.Address, next.Node);
     }
 
+    public static (int Pid, string? Value) PidAndInit() => (Environment.ProcessId, Environment.GetEnvironmentVariable("PPSHARP_TEST_INIT"));
+
+    [Fact]
+    public async Task TheWorkerInitializer_RunsOnANodesWorker_BeforeTheClientsFirstJob_AndAgainOnItsReplacement()
+    {
+        using var gate = new JobGate();
+        using TestNode node = await StartNodeAsync(workers: 1);
+        string marker = $"init-{Guid.NewGuid():N}";
+        var options = new JobServerOptions { Ncpus = 0, Secret = Secret, WorkerInitializer = () => Environment.SetEnvironmentVariable("PPSHARP_TEST_INIT", marker) };
+        options.PpServers.Add(node.Address);
+        using var server = new JobServer(options);
+
+        (int Pid, string? Value)[] first = await Enumerable.Range(0, 4).Select(_ => server.Submit(PidAndInit)).AllWithin();
+        Assert.All(first, seen => Assert.Equal(marker, seen.Value));
+
+        // A time limit makes the node replace its only worker; the new one runs the initializer before this client's next job.
+        Job<int> endless = server.Submit(Forever, gate.Port, options: new JobOptions { Timeout = TimeSpan.FromMilliseconds(300) });
+        await gate.NextArrivalAsync();
+        await Assert.ThrowsAnyAsync<TimeoutException>(() => endless.Within());
+        (int pid, string? value) = await server.Submit(PidAndInit).Within();
+
+        Assert.NotEqual(first[0].Pid, pid);
+        Assert.Equal(marker, value);
+    }
+
+    [Fact]
+    public async Task AnotherClientsInitializer_DoesNotRunForAClientWithout_ButRunsBeforeItsOwnJobs()
+    {
+        using TestNode node = await StartNodeAsync(workers: 1);
+        string marker = $"init-{Guid.NewGuid():N}";
+        using var plain = new JobServer(0, ppservers: [node.Address], secret: Secret);
+        Assert.Null((await plain.Submit(PidAndInit).Within()).Value);
+
+        var options = new JobServerOptions { Ncpus = 0, Secret = Secret, WorkerInitializer = () => Environment.SetEnvironmentVariable("PPSHARP_TEST_INIT", marker) };
+        options.PpServers.Add(node.Address);
+        using var initialized = new JobServer(options);
+
+        Assert.Equal(marker, (await initialized.Submit(PidAndInit).Within()).Value); // the same worker, initialized for this client
+    }
+
     [Fact]
     public async Task CancellingAJobRunningOnANode_StopsIt_AndTheNodeRunsTheNextJob()
     {
