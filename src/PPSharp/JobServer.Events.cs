@@ -12,7 +12,7 @@ public sealed partial class JobServer
     /// </summary>
     /// <remarks>
     /// Handlers run in this process on the callback thread, one at a time, in completion order, after the job's own
-    /// callback; <see cref="Wait"/> returns only after they have run for the jobs it waited for. Subscribe before
+    /// callback; <see cref="Wait(string?)"/> returns only after they have run for the jobs it waited for. Subscribe before
     /// submitting: jobs that finish while no handler is subscribed are not reported later. A handler that throws is
     /// reported like a callback that throws; it never stops other handlers or jobs.
     /// </remarks>

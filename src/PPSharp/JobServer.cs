@@ -219,6 +219,76 @@ public sealed partial class JobServer : IDisposable, IAsyncDisposable
     public Task WaitAsync(string? group = null, CancellationToken cancellationToken = default) =>
         _groups.WhenDrained(group).WaitAsync(cancellationToken);
 
+    /// <summary>
+    /// Blocks like <see cref="Wait(string?)"/>; with <paramref name="progress"/> true, draws a live progress bar of the
+    /// jobs unfinished when it was called (done/total, rate, time left, failures) on the console's error stream when
+    /// that is a terminal, and nothing when it is redirected.
+    /// </summary>
+    /// <param name="group">The group to wait for, or null for all jobs.</param>
+    /// <param name="progress">Whether to draw the bar.</param>
+    /// <exception cref="InvalidOperationException">Called from a callback while such jobs are unfinished (it would deadlock).</exception>
+    public void Wait(string? group, bool progress)
+    {
+        if (!progress || !_groups.HasPending(group))
+        {
+            Wait(group);
+            return;
+        }
+
+        if (CallbackDispatcher.InCallback)
+        {
+            Wait(group); // throws the same error as without a bar
+        }
+
+        Job[] jobs = UnfinishedOf(group);
+        using Mapping.MapProgressDisplay? display = Mapping.MapProgressDisplay.ForConsole(jobs.Length);
+        WaitReportingAsync(group, jobs, display, CancellationToken.None).GetAwaiter().GetResult();
+    }
+
+    /// <summary>
+    /// Completes like <see cref="WaitAsync(string?, CancellationToken)"/>, reporting to <paramref name="progress"/> as
+    /// each job unfinished at the call finishes (done/total, rate, time left, failures).
+    /// </summary>
+    /// <param name="group">The group to wait for, or null for all jobs.</param>
+    /// <param name="progress">Receives a report after each job, and a last one when all are done; null for none.</param>
+    /// <param name="cancellationToken">Stops waiting (the jobs go on).</param>
+    /// <returns>A task that completes when the jobs have finished.</returns>
+    public Task WaitAsync(string? group, IProgress<MapProgress>? progress, CancellationToken cancellationToken = default) =>
+        progress is null ? WaitAsync(group, cancellationToken) : WaitReportingAsync(group, UnfinishedOf(group), progress, cancellationToken);
+
+    private Job[] UnfinishedOf(string? group) => [.. _unfinished.Values.Where(job => group is null || job.Group == group).OrderBy(job => job.Id)];
+
+    private async Task WaitReportingAsync(string? group, Job[] jobs, IProgress<MapProgress>? progress, CancellationToken cancellationToken)
+    {
+        Task drained = _groups.WhenDrained(group);
+        if (progress is null)
+        {
+            await drained.WaitAsync(cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        long started = System.Diagnostics.Stopwatch.GetTimestamp();
+        int done = 0;
+        int failed = 0;
+        var gate = new Lock();
+        Task[] reported = [.. jobs.Select(job => job.Completion.ContinueWith(
+            _ =>
+            {
+                lock (gate)
+                {
+                    done++;
+                    failed += job.IsFailed ? 1 : 0;
+                    progress.Report(new MapProgress(done, jobs.Length, failed, System.Diagnostics.Stopwatch.GetElapsedTime(started)));
+                }
+            },
+            CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default))];
+
+        // Every report made (the last says all are done), and every callback run (Wait's promise).
+        await Task.WhenAll([drained, .. reported]).WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>ppft's name for <see cref="Dispose"/>.</summary>
     public void Destroy() => Dispose();
 

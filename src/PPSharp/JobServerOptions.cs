@@ -78,8 +78,8 @@ public sealed class JobServerOptions
     /// <summary>
     /// A function run once in each new local worker process before its first job (multiprocessing's
     /// <c>initializer</c>): warm a cache, open a file, seed state. Its failure is logged; the worker goes on. Like a
-    /// job's function it may be a lambda with captured values. Remote nodes' workers are shared between clients and do
-    /// not run it.
+    /// job's function it may be a lambda with captured values. A node's workers serve every client, so a node runs
+    /// it on each of its workers before this client's first job there (and again on a worker it replaced).
     /// </summary>
     public Action? WorkerInitializer { get; set; }
 

@@ -196,4 +196,58 @@ public sealed class MapTests
             MapProgressDisplay.OutputOverride = null;
         }
     }
+
+    public static int FailOn(int x) => x == 3 ? throw new InvalidOperationException("three") : x;
+
+    [Fact]
+    public async Task WaitOfAGroup_DrawsABarOnATerminal_WithFailures_AndNothingWhenRedirected()
+    {
+        var terminal = new StringWriter();
+        MapProgressDisplay.OutputOverride = (terminal, true);
+        try
+        {
+            using var server = new JobServer(2);
+            Job<int>[] jobs = [.. Enumerable.Range(0, 10).Select(i => server.Submit(FailOn, i, group: "sweep"))];
+            await Bounds.RunWithin(() => server.Wait("sweep", progress: true));
+
+            Assert.All(jobs, job => Assert.True(job.IsCompleted));
+            Assert.Contains("10/10", terminal.ToString());
+            Assert.Contains("[##############################]", terminal.ToString());
+            Assert.Contains("1 failed", terminal.ToString());
+
+            var redirected = new StringWriter();
+            MapProgressDisplay.OutputOverride = (redirected, false);
+            _ = Enumerable.Range(0, 4).Select(i => server.Submit(FailOn, i, group: "again")).ToList();
+            await Bounds.RunWithin(() => server.Wait("again", progress: true));
+            Assert.Equal(string.Empty, redirected.ToString());
+        }
+        finally
+        {
+            MapProgressDisplay.OutputOverride = null;
+        }
+    }
+
+    [Fact]
+    public async Task WaitAsyncOfAGroup_ReportsEachJobOfThatGroup_ToAnIProgress()
+    {
+        using var gate = new JobGate();
+        using var server = new JobServer(2);
+        Job<int> other = server.Submit(JobControlTests.WaitAtGate, gate.Port, group: "other");
+        Job<int>[] jobs = [.. Enumerable.Range(0, 6).Select(i => server.Submit(FailOn, i, group: "sweep"))];
+        var reports = new System.Collections.Concurrent.ConcurrentQueue<MapProgress>();
+
+        await server.WaitAsync("sweep", new SynchronousProgress(reports.Enqueue)).WaitAsync(Bounds.Hang);
+
+        Assert.False(other.IsCompleted); // another group's job is neither waited for nor counted
+        MapProgress last = reports.MaxBy(r => r.Done)!;
+        Assert.Equal(new { Done = 6, Total = (int?)6, Failed = 1 }, new { last.Done, last.Total, last.Failed });
+        Assert.Equal(6, reports.Count);
+        gate.Open();
+        await other.Within();
+    }
+
+    private sealed class SynchronousProgress(Action<MapProgress> report) : IProgress<MapProgress>
+    {
+        public void Report(MapProgress value) => report(value);
+    }
 }
