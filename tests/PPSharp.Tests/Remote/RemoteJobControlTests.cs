@@ -76,6 +76,29 @@ public sealed class RemoteJobControlTests : RemoteTestBase
     }
 
     [Fact]
+    public async Task APoisonJobOnANode_FailsAfterItsRetries_WithTheAttempts_AndTheNodeKeepsServing()
+    {
+        string attempts = Path.Combine(Path.GetTempPath(), $"ppsharp-poison-{Guid.NewGuid():N}.txt");
+        try
+        {
+            using TestNode node = await StartNodeAsync(workers: 1);
+            using var server = new JobServer(0, ppservers: [node.Address], secret: Secret);
+            Job<int> poison = server.Submit(JobControlTests.Crash, attempts, options: new JobOptions { Retries = 1 });
+
+            WorkerCrashedException error = await Assert.ThrowsAsync<WorkerCrashedException>(() => poison.Within());
+            Assert.Contains("2 attempts", error.Message);
+            Assert.Equal(2, File.ReadAllLines(attempts).Length);
+            Job<(int Pid, string? Value)> next = server.Submit(PidAndInit);
+            await next.Within();
+            Assert.Equal(node.Address, next.Node);
+        }
+        finally
+        {
+            File.Delete(attempts);
+        }
+    }
+
+    [Fact]
     public async Task CancellingAJobRunningOnANode_StopsIt_AndTheNodeRunsTheNextJob()
     {
         using var gate = new JobGate();
