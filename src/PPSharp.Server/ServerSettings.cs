@@ -57,6 +57,18 @@ internal sealed record ServerSettings
     /// <summary>The assembly cache's quota in bytes (<c>-C</c>, given in MiB).</summary>
     public long CacheSizeLimit { get; init; } = NodeHostOptions.DefaultCacheSizeLimit;
 
+    /// <summary>Largest message in bytes (<c>--max-message-size</c>, given in MiB).</summary>
+    public int MaxMessageSize { get; init; } = JobServerOptions.DefaultMaxMessageSize;
+
+    /// <summary>Most characters of a job's console output kept (<c>--max-output</c>).</summary>
+    public int MaxJobOutputSize { get; init; } = JobServerOptions.DefaultMaxJobOutputSize;
+
+    /// <summary>Most connections open at once (<c>--max-connections</c>).</summary>
+    public int MaxConnections { get; init; } = NodeHostOptions.DefaultMaxConnections;
+
+    /// <summary>Most jobs of one client held (<c>--max-queued-jobs</c>).</summary>
+    public int MaxQueuedJobsPerClient { get; init; } = NodeHostOptions.DefaultMaxQueuedJobsPerClient;
+
     /// <summary>The pid file, as a full path; null for none.</summary>
     public string? PidFile { get; init; }
 
@@ -84,6 +96,10 @@ internal sealed record ServerSettings
             IdleTimeout = IdleTimeout,
             AutoDiscovery = AutoDiscovery,
             CacheSizeLimit = CacheSizeLimit,
+            MaxMessageSize = MaxMessageSize,
+            MaxJobOutputSize = MaxJobOutputSize,
+            MaxConnections = MaxConnections,
+            MaxQueuedJobsPerClient = MaxQueuedJobsPerClient,
             LoggerFactory = loggerFactory,
         };
         if (Broadcast is not null)

@@ -85,9 +85,20 @@ internal sealed class Setting
     public static readonly Setting CacheSize = new('C', "cache-size", "MiB", "general", "cache_size",
         "most MiB of uploaded assemblies to keep cached; the least recently used go first (default " + (Remote.NodeHostOptions.DefaultCacheSizeLimit >> 20) + ")");
 
+    // PPSharp's own limits: what one client (or a flood of connections) can cost this node.
+    public static readonly Setting MaxMessageSize = new(null, "max-message-size", "MiB", "general", "max_message_size",
+        "largest message (a job's arguments, a result, an upload) in MiB (default " + (JobServerOptions.DefaultMaxMessageSize >> 20) + ")");
+    public static readonly Setting MaxOutput = new(null, "max-output", "characters", "general", "max_output",
+        "most characters of one job's console output kept, head and tail (default " + JobServerOptions.DefaultMaxJobOutputSize + ")");
+    public static readonly Setting MaxConnections = new(null, "max-connections", "count", "network", "max_connections",
+        "most connections open at once; more are closed at once (default " + Remote.NodeHostOptions.DefaultMaxConnections + ")");
+    public static readonly Setting MaxQueuedJobs = new(null, "max-queued-jobs", "count", "general", "max_queued_jobs",
+        "most jobs of one client held here; at the limit the node stops reading from it until some finish (default " + Remote.NodeHostOptions.DefaultMaxQueuedJobsPerClient + ")");
+
     public static IReadOnlyList<Setting> All { get; } =
     [
         Debug, LogFormat, AutoDiscovery, Restart, Proto, Config, Interface, Broadcast, Port, Workers, Secret, Timeout,
-        SocketTimeout, PidFile, MetricsPort, MetricsInterface, CacheSize, AddressFile,
+        SocketTimeout, PidFile, MetricsPort, MetricsInterface, CacheSize, AddressFile, MaxMessageSize, MaxOutput,
+        MaxConnections, MaxQueuedJobs,
     ];
 }

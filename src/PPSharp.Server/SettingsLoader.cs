@@ -74,9 +74,16 @@ internal static class SettingsLoader
             MetricsInterface = Given(Setting.MetricsInterface) is { } mi ? ParseInterface(mi) : IPAddress.Loopback,
             CacheSizeLimit = Given(Setting.CacheSize) is { } c ? (long)ParseInt(c, 1, MaxCacheMiB) << 20 : PPSharp.Remote.NodeHostOptions.DefaultCacheSizeLimit,
             AddressFile = Given(Setting.AddressFile) is { } address ? FullPath(address) : null,
+            MaxMessageSize = Given(Setting.MaxMessageSize) is { } mm ? BytesOfMiB(ParseInt(mm, 1, 2048)) : JobServerOptions.DefaultMaxMessageSize,
+            MaxJobOutputSize = Given(Setting.MaxOutput) is { } mo ? ParseInt(mo, 2, int.MaxValue) : JobServerOptions.DefaultMaxJobOutputSize,
+            MaxConnections = Given(Setting.MaxConnections) is { } mc ? ParseInt(mc, 1, 1_000_000) : PPSharp.Remote.NodeHostOptions.DefaultMaxConnections,
+            MaxQueuedJobsPerClient = Given(Setting.MaxQueuedJobs) is { } mq ? ParseInt(mq, 1, int.MaxValue) : PPSharp.Remote.NodeHostOptions.DefaultMaxQueuedJobsPerClient,
             Warnings = warnings,
         };
     }
+
+    /// <summary>MiB as bytes for a message size: 2048 MiB is the most one .NET array can hold, 2 GiB less one byte.</summary>
+    private static int BytesOfMiB(int mib) => mib >= 2048 ? int.MaxValue : mib << 20;
 
     /// <summary>
     /// Reads ppft's INI layout with Microsoft.Extensions.Configuration's INI parser. Keys are matched without

@@ -69,6 +69,7 @@ public sealed partial class JobServer : IDisposable, IAsyncDisposable
         int ncpus = options.Ncpus ?? DetectNcpus();
         ArgumentOutOfRangeException.ThrowIfNegative(ncpus, nameof(options.Ncpus));
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxMessageSize, 1024, nameof(options.MaxMessageSize));
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxJobOutputSize, 2, nameof(options.MaxJobOutputSize));
         // Every address is checked before anything starts, so a bad one leaves no worker or socket behind.
         string[] patterns = [.. options.PpServers.Where(NodeFinder.IsPattern)];
         string[] names = [.. options.PpServers.Where(DnsWatcher.IsDnsName)];
@@ -103,6 +104,7 @@ public sealed partial class JobServer : IDisposable, IAsyncDisposable
         _pool = new LocalWorkerPool(_scheduler, options.Restart ? 1 : options.MaxJobsPerWorker, options.MaxMessageSize, _logger)
         {
             HeartbeatTimeout = options.HeartbeatTimeout,
+            MaxJobOutputSize = options.MaxJobOutputSize,
         };
         if (options.WorkerInitializer is { } initializer)
         {

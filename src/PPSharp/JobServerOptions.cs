@@ -5,8 +5,11 @@ namespace PPSharp;
 /// <summary>Settings of a <see cref="JobServer"/>. Every property has a default that suits one machine.</summary>
 public sealed class JobServerOptions
 {
-    /// <summary>The default for <see cref="MaxMessageSize"/>: 2 GiB less one byte, the most one .NET array can hold.</summary>
-    public const int DefaultMaxMessageSize = int.MaxValue;
+    /// <summary>The default for <see cref="MaxMessageSize"/>: 256 MiB.</summary>
+    public const int DefaultMaxMessageSize = 256 << 20;
+
+    /// <summary>The default for <see cref="MaxJobOutputSize"/>: 1 MiB characters (1,048,576).</summary>
+    public const int DefaultMaxJobOutputSize = 1 << 20;
 
     /// <summary>Number of local worker processes; null (the default) means <see cref="JobServer.DetectNcpus"/>, 0 means none.</summary>
     public int? Ncpus { get; set; }
@@ -89,6 +92,18 @@ public sealed class JobServerOptions
     /// </summary>
     public ConsoleOutput ConsoleOutput { get; set; } = ConsoleOutput.OnCompletion;
 
-    /// <summary>Largest single message (one job's arguments or one result) accepted on a channel, in bytes.</summary>
+    /// <summary>
+    /// Largest single message (one job's arguments or one result) accepted on a channel, in bytes; default
+    /// <see cref="DefaultMaxMessageSize"/>, at most 2 GiB less one byte (the most one .NET array holds). Arguments over
+    /// it are refused at <c>Submit</c>; a result over it fails only its job, with an error that names the limit and the
+    /// size. Nodes have their own limit (<c>ppserver --max-message-size</c>).
+    /// </summary>
     public int MaxMessageSize { get; set; } = DefaultMaxMessageSize;
+
+    /// <summary>
+    /// The most characters of one job's console output kept (locally; nodes have <c>ppserver --max-output</c>); default
+    /// <see cref="DefaultMaxJobOutputSize"/>. Past it the first and the last half are kept, with a line on standard error
+    /// between them that says how much was cut, so a job that prints without end costs bounded memory.
+    /// </summary>
+    public int MaxJobOutputSize { get; set; } = DefaultMaxJobOutputSize;
 }

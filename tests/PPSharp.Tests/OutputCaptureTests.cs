@@ -58,9 +58,9 @@ public sealed class OutputCaptureTests
     }
 
     [Fact]
-    public async Task Output_ContainsEverything_WhenJobWritesSeveralMegabytes()
+    public async Task Output_ContainsEverything_WhenJobWritesSeveralMegabytes_UnderARaisedLimit()
     {
-        using var server = new JobServer(1);
+        using var server = new JobServer(new JobServerOptions { Ncpus = 1, MaxJobOutputSize = 8 << 20 });
 
         Job<int> job = server.Submit((int lines) =>
         {
@@ -76,6 +76,36 @@ public sealed class OutputCaptureTests
         Assert.Contains("line 0000000 ", job.Output);
         Assert.Contains("line 0059999 ", job.Output);
         Assert.True(job.Output!.Length > 4_000_000);
+    }
+
+    public static int Chatter(int lines)
+    {
+        Console.Error.WriteLine("first words");
+        for (int i = 0; i < lines; i++)
+        {
+            Console.WriteLine($"line {i:D7} ................................................................");
+        }
+
+        Console.Error.WriteLine("last words");
+        return lines;
+    }
+
+    [Fact]
+    public async Task Output_PastTheLimit_KeepsTheHeadAndTheTail_AndSaysHowMuchWasCut()
+    {
+        using var server = new JobServer(new JobServerOptions { Ncpus = 1, MaxJobOutputSize = 10_000 });
+
+        Job<int> job = server.Submit(Chatter, 100_000); // about 8.5 million characters
+
+        Assert.Equal(100_000, await job.AsTask().WaitAsync(Bounds.Heavy));
+        string output = job.Output!;
+        Assert.True(output.Length < 10_400, $"{output.Length} characters kept");
+        Assert.StartsWith("first words", output);
+        Assert.Contains("line 0000000 ", output);
+        Assert.Contains("line 0099999 ", output);
+        Assert.EndsWith("last words" + Environment.NewLine, output);
+        Assert.Matches(@"\[PPSharp: [\d,]+ characters of this job's output were cut here; the first 5,000 and the last 5,000 of [\d,]+ are kept", output);
+        Assert.Equal(4, await server.Submit(Functions.Square, 2).Within()); // the worker goes on
     }
 
     [Fact]

@@ -107,5 +107,11 @@ internal interface IOutgoingFrame
 {
     MessageType Type { get; }
 
+    /// <summary>
+    /// About how many bytes the frame will take, for frames large enough to matter (results): counted in
+    /// <see cref="FrameConnection.UnsentBytes"/> while queued. 0 for small frames.
+    /// </summary>
+    long SizeHint => 0;
+
     void WritePayload(IBufferWriter<byte> writer);
 }

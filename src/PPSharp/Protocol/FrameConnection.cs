@@ -18,7 +18,6 @@ namespace PPSharp.Protocol;
 internal sealed class FrameConnection : IAsyncDisposable
 {
     /// <summary>Flush at least this often while draining a long send queue, so large bursts do not sit in memory.</summary>
-    private long _lastReceived = Environment.TickCount64;
     private const int FlushThreshold = 256 * 1024;
 
     private readonly Stream _stream;
@@ -36,6 +35,11 @@ internal sealed class FrameConnection : IAsyncDisposable
     private readonly TaskCompletionSource<Exception?> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task? _readLoop;
     private Task? _writeLoop;
+    private long _lastReceived = Environment.TickCount64;
+    private long _unsent;
+    private long _drainedBelow = -1;
+    private Action? _onDrained;
+    private volatile TaskCompletionSource? _readingPaused;
 
     public delegate void FrameHandler(MessageType type, ReadOnlySequence<byte> payload);
 
@@ -91,7 +95,64 @@ internal sealed class FrameConnection : IAsyncDisposable
     }
 
     /// <summary>Queues a frame; returns <see langword="false"/> once the connection is closing.</summary>
-    public bool Send(IOutgoingFrame frame) => _outgoing.Writer.TryWrite(frame);
+    public bool Send(IOutgoingFrame frame)
+    {
+        long size = frame.SizeHint;
+        if (size > 0)
+        {
+            Interlocked.Add(ref _unsent, size);
+        }
+
+        return _outgoing.Writer.TryWrite(frame);
+    }
+
+    /// <summary>Bytes of large frames (results) queued and not yet written: what a peer that does not read costs here.</summary>
+    public long UnsentBytes => Interlocked.Read(ref _unsent);
+
+    /// <summary>
+    /// Calls <paramref name="onDrained"/> once (on the write loop) when <see cref="UnsentBytes"/> is at or below
+    /// <paramref name="bytes"/>; replaces an earlier request.
+    /// </summary>
+    public void WhenUnsentBelow(long bytes, Action onDrained)
+    {
+        lock (_outgoing)
+        {
+            _onDrained = onDrained;
+            _drainedBelow = bytes;
+        }
+
+        NotifyIfDrained();
+    }
+
+    private void NotifyIfDrained()
+    {
+        Action? drained = null;
+        lock (_outgoing)
+        {
+            if (_onDrained is not null && UnsentBytes <= _drainedBelow)
+            {
+                drained = _onDrained;
+                _onDrained = null;
+            }
+        }
+
+        drained?.Invoke();
+    }
+
+    /// <summary>
+    /// Stops reading frames after the current one until <see cref="ResumeReading"/>: backpressure on a peer that sends
+    /// more than this side will hold. The peer's writes then fill the socket buffers and it blocks.
+    /// </summary>
+    public void PauseReading()
+    {
+        Interlocked.CompareExchange(ref _readingPaused, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), null);
+    }
+
+    /// <summary>Reads again after <see cref="PauseReading"/>.</summary>
+    public void ResumeReading() => Interlocked.Exchange(ref _readingPaused, null)?.TrySetResult();
+
+    /// <summary>Whether reading is paused (<see cref="PauseReading"/>).</summary>
+    public bool IsReadingPaused => _readingPaused is not null;
 
     /// <summary>Queues a frame and blocks until it has been written to the stream (or the connection has ended).</summary>
     public void SendAndFlush(IOutgoingFrame frame)
@@ -146,6 +207,12 @@ internal sealed class FrameConnection : IAsyncDisposable
         {
             while (true)
             {
+                if (_readingPaused is { } paused)
+                {
+                    await paused.Task.WaitAsync(_closing.Token).ConfigureAwait(false);
+                    Interlocked.Exchange(ref _lastReceived, Environment.TickCount64); // paused by us: not the peer's silence
+                }
+
                 ReadResult result = await _reader.ReadAsync(_closing.Token).ConfigureAwait(false);
                 Interlocked.Exchange(ref _lastReceived, Environment.TickCount64);
                 ReadOnlySequence<byte> buffer = result.Buffer;
@@ -225,8 +292,10 @@ internal sealed class FrameConnection : IAsyncDisposable
                 // Drain everything queued into the pipe, then flush once: many small frames per system call.
                 FlushedFrame? waiting = null;
                 long before = _counter.Written;
+                long written = 0;
                 while (queue.TryRead(out IOutgoingFrame? frame))
                 {
+                    written += frame.SizeHint;
                     if (frame is StartSealing start)
                     {
                         _sealer = start.Sealer;
@@ -260,6 +329,12 @@ internal sealed class FrameConnection : IAsyncDisposable
 
                 _sealer?.Seal(_writer);
                 await _writer.FlushAsync(_closing.Token).ConfigureAwait(false);
+                if (written > 0)
+                {
+                    Interlocked.Add(ref _unsent, -written);
+                    NotifyIfDrained();
+                }
+
                 PPSharpMetrics.OnBytes(_counter.Written - before, Peer, sent: true);
                 waiting?.Written.TrySetResult();
             }

@@ -107,6 +107,8 @@ internal static class Messages
     {
         public MessageType Type => MessageType.JobSucceeded;
 
+        public long SizeHint => result.Length + (2L * (output?.Length ?? 0));
+
         public void WritePayload(IBufferWriter<byte> buffer)
         {
             var writer = new MessagePackWriter(buffer);
@@ -122,6 +124,8 @@ internal static class Messages
     public sealed class JobFailed(long jobId, long elapsedTicks, string? output, string errorType, string errorMessage, string? stackTrace, byte[]? exception = null) : IOutgoingFrame
     {
         public MessageType Type => MessageType.JobFailed;
+
+        public long SizeHint => (exception?.Length ?? 0) + (2L * ((output?.Length ?? 0) + errorMessage.Length + (stackTrace?.Length ?? 0)));
 
         public void WritePayload(IBufferWriter<byte> buffer)
         {

@@ -15,7 +15,7 @@ namespace PPSharp.Remote;
 /// session: every frame is size-limited and checked, and errors end only this connection.
 /// </summary>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA1001", Justification = "The connection is disposed when WatchAsync ends.")]
-internal sealed class ClientSession
+internal sealed class ClientSession : IJobOwner
 {
     private readonly NodeHost _node;
     private readonly string _peer;
@@ -27,6 +27,12 @@ internal sealed class ClientSession
     private readonly HashSet<string> _requested = new(StringComparer.OrdinalIgnoreCase);
     private readonly List<(Messages.RunJob Header, FunctionDefinition Function, byte[] Body)> _waiting = [];
     private SessionFunction? _initializerFunction;
+
+    // Backpressure (guarded by _gate): the jobs and body bytes held for this client, and why reading is paused.
+    private int _heldJobs;
+    private long _heldBytes;
+    private bool _pausedForJobs;
+    private volatile bool _pausedForResults;
     private byte[]? _initializerBody;
     private byte[]? _clientNonce;
     private volatile bool _authenticated;
@@ -46,6 +52,12 @@ internal sealed class ClientSession
     }
 
     public bool IsAuthenticated => _authenticated;
+
+    /// <summary>
+    /// True while the client leaves more than <see cref="NodeHostOptions.MaxUnsentBytesPerClient"/> of results unread:
+    /// none of its queued jobs starts until half of that has drained.
+    /// </summary>
+    public bool HoldsBack => _pausedForResults;
 
     /// <summary>The client's worker initializer, once its code is here; null if it has none (or not yet).</summary>
     public InitializerItem? Initializer { get; private set; }
@@ -95,7 +107,7 @@ internal sealed class ClientSession
         TimeSpan timeout = _node.Options.SocketTimeout;
         while (await Task.WhenAny(closed, Task.Delay(timeout / 4)).ConfigureAwait(false) != closed)
         {
-            if (_connection.MillisecondsSinceReceived > timeout.TotalMilliseconds)
+            if (_connection.MillisecondsSinceReceived > timeout.TotalMilliseconds && !_connection.IsReadingPaused) // paused by us is not silence
             {
                 Log.ClientSilent(_node.Logger, _peer);
                 _connection.Close(new ProtocolException("socket timeout"));
@@ -334,6 +346,8 @@ internal sealed class ClientSession
                 throw new ProtocolException($"job {header.JobId} was sent twice.");
             }
 
+            _heldJobs++;
+            _heldBytes += bytes.Length;
             if (function.Definition is null)
             {
                 function.Held.Add((header, bytes)); // Its code is still being uploaded.
@@ -342,7 +356,65 @@ internal sealed class ClientSession
             {
                 EnqueueLocked(header, function.Definition, bytes);
             }
+
+            if (!_pausedForJobs && (_heldJobs >= _node.Options.MaxQueuedJobsPerClient || _heldBytes >= _node.Options.MaxQueuedBytesPerClient))
+            {
+                // Read nothing more from this client until its jobs here drop to half the limits: its further jobs
+                // wait in the socket buffers and in its own queue, and cost this node nothing.
+                _pausedForJobs = true;
+                _connection.PauseReading();
+            }
         }
+    }
+
+    /// <summary>One of the client's jobs has left this node (answered, or given back before it was queued).</summary>
+    private void ReleaseLocked(long bodyLength)
+    {
+        _heldJobs--;
+        _heldBytes -= bodyLength;
+        if (_pausedForJobs && _heldJobs <= _node.Options.MaxQueuedJobsPerClient / 2 && _heldBytes <= _node.Options.MaxQueuedBytesPerClient / 2)
+        {
+            _pausedForJobs = false;
+            ResumeReadingLocked();
+        }
+    }
+
+    private void ResumeReadingLocked()
+    {
+        if (!_pausedForJobs && !_pausedForResults)
+        {
+            _connection.ResumeReading();
+        }
+    }
+
+    /// <summary>
+    /// The client does not read its results: start none of its jobs and read nothing from it until half of them have
+    /// gone out. Jobs already on workers finish; their results wait too (bounded by the workers' slots).
+    /// </summary>
+    private void HoldBackIfUnread()
+    {
+        long limit = _node.Options.MaxUnsentBytesPerClient;
+        if (_pausedForResults || _connection.UnsentBytes <= limit)
+        {
+            return;
+        }
+
+        lock (_gate)
+        {
+            _pausedForResults = true;
+            _connection.PauseReading();
+        }
+
+        _connection.WhenUnsentBelow(limit / 2, () =>
+        {
+            lock (_gate)
+            {
+                _pausedForResults = false;
+                ResumeReadingLocked();
+            }
+
+            _node.Scheduler.Dispatch();
+        });
     }
 
     /// <summary>
@@ -405,15 +477,9 @@ internal sealed class ClientSession
         ForwardedWorkItem? item;
         lock (_gate)
         {
-            // Not queued yet (its code, or the initializer's, is still being uploaded): it never ran.
-            int held = _waiting.RemoveAll(w => w.Header.JobId == clientJobId);
-            foreach (SessionFunction function in _functions.Values)
+            if (TakeNotYetQueuedLocked(clientJobId) is { } body)
             {
-                held += function.Held.RemoveAll(h => h.Header.JobId == clientJobId);
-            }
-
-            if (held > 0)
-            {
+                ReleaseLocked(body.Length); // its code, or the initializer's, was still being uploaded: it never ran
                 _connection.Send(new Messages.JobSignal(MessageType.JobRevoked, clientJobId));
                 return;
             }
@@ -448,6 +514,31 @@ internal sealed class ClientSession
         jobs.ForEach(item => _node.Scheduler.Cancel(item));
     }
 
+    /// <summary>Removes a job still waiting for code (its function's, or the initializer's) and returns its body; null if none.</summary>
+    private byte[]? TakeNotYetQueuedLocked(long clientJobId)
+    {
+        int at = _waiting.FindIndex(w => w.Header.JobId == clientJobId);
+        if (at >= 0)
+        {
+            byte[] body = _waiting[at].Body;
+            _waiting.RemoveAt(at);
+            return body;
+        }
+
+        foreach (SessionFunction function in _functions.Values)
+        {
+            at = function.Held.FindIndex(h => h.Header.JobId == clientJobId);
+            if (at >= 0)
+            {
+                byte[] body = function.Held[at].Body;
+                function.Held.RemoveAt(at);
+                return body;
+            }
+        }
+
+        return null;
+    }
+
     /// <summary>Tells the client the job has started on a worker here.</summary>
     internal void Started(long clientJobId) => _connection.Send(new Messages.JobSignal(MessageType.JobStarted, clientJobId));
 
@@ -456,7 +547,10 @@ internal sealed class ClientSession
     {
         lock (_gate)
         {
-            _jobs.Remove(clientJobId);
+            if (_jobs.Remove(clientJobId, out ForwardedWorkItem? item))
+            {
+                ReleaseLocked(item.Body.Length);
+            }
         }
 
         IOutgoingFrame frame = outcome.Kind switch
@@ -467,6 +561,7 @@ internal sealed class ClientSession
             _ => new Messages.JobFailed(clientJobId, 0, null, outcome.LocalError?.GetType().FullName ?? "System.Exception", outcome.LocalError?.Message ?? "The job was lost.", null),
         };
         _connection.Send(frame);
+        HoldBackIfUnread();
     }
 
     private sealed class SessionFunction(FunctionDescription description)

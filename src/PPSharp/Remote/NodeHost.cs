@@ -90,6 +90,7 @@ internal sealed class NodeHost : IAsyncDisposable
         _pool = new LocalWorkerPool(_scheduler, _options.Restart ? 1 : 0, _options.MaxMessageSize, _logger)
         {
             HeartbeatTimeout = _options.HeartbeatTimeout,
+            MaxJobOutputSize = _options.MaxJobOutputSize,
             Target = _options.Workers ?? JobServer.DetectNcpus(),
         };
         Log.NodeListening(_logger, LocalEndPoint.ToString(), _pool.Target);
@@ -217,9 +218,18 @@ internal sealed class NodeHost : IAsyncDisposable
             }
 
             socket.NoDelay = true;
-            var session = new ClientSession(this, socket);
+            ClientSession session;
             lock (_gate)
             {
+                if (_sessions.Count >= _options.MaxConnections)
+                {
+                    // Closed at once; the refusal is logged like a failed handshake (one summary line per interval).
+                    Guard.Failed((socket.RemoteEndPoint as IPEndPoint)?.Address, socket.RemoteEndPoint?.ToString() ?? "unknown peer", $"too many connections (the limit is {_options.MaxConnections}, --max-connections)");
+                    socket.Dispose();
+                    continue;
+                }
+
+                session = new ClientSession(this, socket);
                 _sessions.Add(session);
             }
 

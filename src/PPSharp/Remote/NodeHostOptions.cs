@@ -45,8 +45,51 @@ internal sealed class NodeHostOptions
     /// <summary>How long a cancelled or timed-out job may take to stop by itself before its worker process is replaced.</summary>
     public TimeSpan CancelGracePeriod { get; set; } = JobServerOptions.DefaultCancelGracePeriod;
 
-    /// <summary>Largest message accepted from an authenticated client.</summary>
+    /// <summary>Largest message accepted from an authenticated client (<c>--max-message-size</c>), and largest result sent back.</summary>
     public int MaxMessageSize { get; set; } = JobServerOptions.DefaultMaxMessageSize;
+
+    /// <summary>The most characters of one job's console output its worker keeps (<c>--max-output</c>); head and tail, see <see cref="JobServerOptions.MaxJobOutputSize"/>.</summary>
+    public int MaxJobOutputSize { get; set; } = JobServerOptions.DefaultMaxJobOutputSize;
+
+    /// <summary>The default for <see cref="MaxConnections"/>.</summary>
+    public const int DefaultMaxConnections = 1024;
+
+    /// <summary>
+    /// The most connections open at once, authenticated or not (<c>--max-connections</c>); one more is closed as soon as
+    /// it is accepted, so a flood of connections costs a bounded number of sockets.
+    /// </summary>
+    public int MaxConnections { get; set; } = DefaultMaxConnections;
+
+    /// <summary>The default for <see cref="MaxQueuedJobsPerClient"/>.</summary>
+    public const int DefaultMaxQueuedJobsPerClient = 100_000;
+
+    /// <summary>
+    /// The most jobs of one client the node holds (queued or running, <c>--max-queued-jobs</c>). At the limit the node
+    /// stops reading from that client until some finish; the client's further jobs wait in its own socket buffers and
+    /// queue (backpressure), and other clients are served as before.
+    /// </summary>
+    public int MaxQueuedJobsPerClient { get; set; } = DefaultMaxQueuedJobsPerClient;
+
+    /// <summary>The default for <see cref="MaxQueuedBytesPerClient"/>: 256 MiB.</summary>
+    public const long DefaultMaxQueuedBytesPerClient = 256L << 20;
+
+    /// <summary>
+    /// The most bytes of one client's job bodies (arguments and captured values) the node holds; past it, as for
+    /// <see cref="MaxQueuedJobsPerClient"/>, the node stops reading from the client until some finish.
+    /// </summary>
+    public long MaxQueuedBytesPerClient { get; set; } = DefaultMaxQueuedBytesPerClient;
+
+    /// <summary>The default for <see cref="MaxUnsentBytesPerClient"/>: 64 MiB.</summary>
+    public const long DefaultMaxUnsentBytesPerClient = 64L << 20;
+
+    /// <summary>
+    /// The most bytes of results waiting to be written to one client that does not read them. Past it the node starts
+    /// none of that client's jobs and reads nothing from it until half has drained; jobs already on workers finish.
+    /// With the limits above, one client costs the node at most about
+    /// <see cref="MaxQueuedBytesPerClient"/> + <see cref="MaxUnsentBytesPerClient"/> + two messages
+    /// (<see cref="MaxMessageSize"/>), returned when it goes.
+    /// </summary>
+    public long MaxUnsentBytesPerClient { get; set; } = DefaultMaxUnsentBytesPerClient;
 
     /// <summary>Where uploaded assemblies are cached; null means <c>$XDG_CACHE_HOME/ppsharp</c> (or the platform's equivalent).</summary>
     public string? CacheDirectory { get; set; }

@@ -12,7 +12,8 @@ namespace PPSharp.Scheduling;
 /// (<see cref="WorkItem.Owner"/>), so a client with a backlog of a hundred thousand jobs never holds back another
 /// client's: their jobs leave the queue alternately. Almost every job has the default priority, so there is usually
 /// one level. A cancelled job is taken out by marking (<see cref="WorkState.Done"/>) and skipped when it reaches the
-/// front, so cancelling is O(1) however long the queue.
+/// front, so cancelling is O(1) however long the queue. An owner that holds back (<see cref="IJobOwner.HoldsBack"/>:
+/// a node's client that does not read its results) keeps its jobs but loses its turns until it reads again.
 /// </remarks>
 internal sealed class JobQueue
 {
@@ -68,16 +69,17 @@ internal sealed class JobQueue
     /// <summary>A queued job leaves without running; the caller has marked it done.</summary>
     public void Forget() => Count--;
 
-    /// <summary>Every queued job, in the order they would have left.</summary>
+    /// <summary>Every queued job, held back or not: by priority, then by owner, each owner's in the order they would have left.</summary>
     public List<WorkItem> RemoveAll()
     {
         var all = new List<WorkItem>(Count);
-        while (TryPeek(out _))
+        foreach (Level level in _levels)
         {
-            all.Add(RemoveFirst());
+            level.Drain(all);
         }
 
         _levels.Clear();
+        Count = 0;
         return all;
     }
 
@@ -104,6 +106,7 @@ internal sealed class JobQueue
     {
         private readonly Dictionary<object, Deque<WorkItem>> _byOwner = [];
         private readonly LinkedList<object> _turns = new();
+        private LinkedListNode<object>? _peeked;
 
         public int Priority { get; } = priority;
 
@@ -140,35 +143,66 @@ internal sealed class JobQueue
 
         public bool TryPeek(out WorkItem item)
         {
-            while (_turns.First is { } turn)
+            LinkedListNode<object>? turn = _turns.First;
+            while (turn is not null)
             {
+                LinkedListNode<object>? next = turn.Next;
                 Deque<WorkItem> items = _byOwner[turn.Value];
+                if (turn.Value is IJobOwner { HoldsBack: true })
+                {
+                    turn = next; // Its turn waits; the others go on.
+                    continue;
+                }
+
                 while (items.Count > 0)
                 {
                     item = items.PeekFirst();
                     if (item.State == WorkState.Queued)
                     {
+                        _peeked = turn;
                         return true;
                     }
 
                     items.RemoveFirst(); // Cancelled while queued.
                 }
 
-                _turns.RemoveFirst();
+                _turns.Remove(turn);
                 _byOwner.Remove(turn.Value);
+                turn = next;
             }
 
             item = null!;
             return false;
         }
 
-        /// <summary>Takes the head owner's next job; that owner's turn passes to the next.</summary>
+        /// <summary>Every queued job of every owner, held back or not, owners in turn order.</summary>
+        public void Drain(List<WorkItem> into)
+        {
+            foreach (object owner in _turns)
+            {
+                Deque<WorkItem> items = _byOwner[owner];
+                while (items.Count > 0)
+                {
+                    WorkItem item = items.RemoveFirst();
+                    if (item.State == WorkState.Queued)
+                    {
+                        into.Add(item);
+                    }
+                }
+            }
+
+            _turns.Clear();
+            _byOwner.Clear();
+        }
+
+        /// <summary>Takes the job <see cref="TryPeek"/> returned; its owner's turn passes to the next.</summary>
         public WorkItem RemoveFirst()
         {
-            LinkedListNode<object> turn = _turns.First!;
+            LinkedListNode<object> turn = _peeked ?? throw new InvalidOperationException("TryPeek first.");
+            _peeked = null;
             Deque<WorkItem> items = _byOwner[turn.Value];
             WorkItem item = items.RemoveFirst();
-            _turns.RemoveFirst();
+            _turns.Remove(turn);
             if (items.Count > 0)
             {
                 _turns.AddLast(turn);
@@ -181,4 +215,11 @@ internal sealed class JobQueue
             return item;
         }
     }
+}
+
+/// <summary>An owner of queued jobs that can ask for its jobs to wait (see <see cref="JobQueue"/>).</summary>
+internal interface IJobOwner
+{
+    /// <summary>True while none of its queued jobs should start; read under the scheduler's lock.</summary>
+    bool HoldsBack { get; }
 }

@@ -71,6 +71,15 @@ internal sealed partial class Scheduler
         }
     }
 
+    /// <summary>Hands out what can go now: called when an owner that held back (<see cref="IJobOwner"/>) lets its jobs go again.</summary>
+    public void Dispatch()
+    {
+        lock (_gate)
+        {
+            DispatchLocked();
+        }
+    }
+
     /// <summary>Queues a job. Throws what the close reason says once the scheduler is closed.</summary>
     public void Enqueue(WorkItem item)
     {

@@ -122,6 +122,7 @@ internal sealed class LocalWorker : JobExecutor
         info.Environment[WorkerEnvironment.Endpoint] = _socketPath;
         info.Environment[WorkerEnvironment.Token] = _token;
         info.Environment[WorkerEnvironment.MaxFrame] = _pool.MaxFrameSize.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        info.Environment[WorkerEnvironment.MaxOutput] = _pool.MaxJobOutputSize.ToString(System.Globalization.CultureInfo.InvariantCulture);
         info.Environment[WorkerEnvironment.GraceMilliseconds] = ((long)_scheduler.CancelGracePeriod.TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
 
         Process process = Process.Start(info) ?? throw new InvalidOperationException("The worker process did not start.");

@@ -50,6 +50,9 @@ internal sealed class LocalWorkerPool : IAsyncDisposable
 
     public int MaxFrameSize { get; }
 
+    /// <summary>The most characters of a job's console output its worker keeps (head and tail).</summary>
+    public int MaxJobOutputSize { get; init; } = JobServerOptions.DefaultMaxJobOutputSize;
+
     public int Target
     {
         get

@@ -15,5 +15,8 @@ internal static class WorkerEnvironment
     /// <summary>How long a job past its time limit may take to stop by itself before the worker ends, in ms.</summary>
     public const string GraceMilliseconds = "PPSHARP_WORKER_GRACE_MS";
 
+    /// <summary>The most characters of a job's console output kept (head and tail); see <c>JobServerOptions.MaxJobOutputSize</c>.</summary>
+    public const string MaxOutput = "PPSHARP_WORKER_MAX_OUTPUT";
+
     public const string StartupHooks = "DOTNET_STARTUP_HOOKS";
 }

@@ -43,7 +43,9 @@ internal static class WorkerHost
         // Ctrl-C in a terminal signals the whole process group: the job server decides when its workers stop (and they
         // stop by themselves when it exits), so a worker must not die first and fail the job it is running.
         using PosixSignalRegistration interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, static context => context.Cancel = true);
-        OutputCapture output = OutputCapture.Install();
+        int maxOutput = int.TryParse(Environment.GetEnvironmentVariable(WorkerEnvironment.MaxOutput), out int o) ? o : JobServerOptions.DefaultMaxJobOutputSize;
+        Environment.SetEnvironmentVariable(WorkerEnvironment.MaxOutput, null);
+        OutputCapture output = OutputCapture.Install(maxOutput);
         var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         try
         {

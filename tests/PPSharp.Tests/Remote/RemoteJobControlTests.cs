@@ -99,6 +99,20 @@ public sealed class RemoteJobControlTests : RemoteTestBase
     }
 
     [Fact]
+    public async Task ANodesMaxOutput_BoundsAJobsConsoleOutput()
+    {
+        using TestNode node = await StartNodeAsync(workers: 1, extraArguments: ["--max-output", "2000"]);
+        using var server = new JobServer(0, ppservers: [node.Address], secret: Secret);
+
+        Job<int> job = server.Submit(OutputCaptureTests.Chatter, 50_000);
+
+        Assert.Equal(50_000, await job.Within());
+        Assert.True(job.Output!.Length < 2_400, $"{job.Output.Length} characters kept");
+        Assert.Contains("were cut here", job.Output);
+        Assert.EndsWith("last words" + Environment.NewLine, job.Output);
+    }
+
+    [Fact]
     public async Task CancellingAJobRunningOnANode_StopsIt_AndTheNodeRunsTheNextJob()
     {
         using var gate = new JobGate();

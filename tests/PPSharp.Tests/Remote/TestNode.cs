@@ -37,9 +37,9 @@ public sealed class TestNode : IDisposable
     /// <param name="port">0 for any free port, or a port the test reserved.</param>
     /// <param name="debug">Run with <c>-d</c>, so Information lines ("Received assembly", "Client connected") are logged.</param>
     /// <param name="markWorkers">Set <see cref="OnNodeVariable"/> in the node's environment.</param>
-    public static async Task<TestNode> StartAsync(string secret, string cacheHome, int workers = 1, int port = 0, bool debug = false, bool markWorkers = false)
+    public static async Task<TestNode> StartAsync(string secret, string cacheHome, int workers = 1, int port = 0, bool debug = false, bool markWorkers = false, IEnumerable<string>? extraArguments = null)
     {
-        List<string> args = ["-p", port.ToString(CultureInfo.InvariantCulture), "-i", "127.0.0.1", "-w", workers.ToString(CultureInfo.InvariantCulture), "-s", secret];
+        List<string> args = ["-p", port.ToString(CultureInfo.InvariantCulture), "-i", "127.0.0.1", "-w", workers.ToString(CultureInfo.InvariantCulture), "-s", secret, .. extraArguments ?? []];
         if (debug)
         {
             args.Add("-d");
@@ -146,8 +146,8 @@ public abstract class RemoteTestBase : IDisposable
 
     protected string Secret { get; } = TestNode.NewSecret();
 
-    protected Task<TestNode> StartNodeAsync(int workers = 1, int port = 0, bool debug = false, bool markWorkers = false) =>
-        TestNode.StartAsync(Secret, CacheHome, workers, port, debug, markWorkers);
+    protected Task<TestNode> StartNodeAsync(int workers = 1, int port = 0, bool debug = false, bool markWorkers = false, IEnumerable<string>? extraArguments = null) =>
+        TestNode.StartAsync(Secret, CacheHome, workers, port, debug, markWorkers, extraArguments);
 
     public virtual void Dispose()
     {

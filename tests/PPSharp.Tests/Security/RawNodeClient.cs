@@ -65,6 +65,14 @@ internal sealed class RawNodeClient : IAsyncDisposable
 
     public void Send(MessageType type, Signal.WriteValues write) => _connection.Send(Signal.Of(type, write));
 
+    /// <summary>Sends a frame as the library writes it (a function's definition, say).</summary>
+    public void Send(IOutgoingFrame frame) => _connection.Send(frame);
+
+    /// <summary>Stops reading what the node sends, as a client that does not read its results; <see cref="ResumeReading"/> reads again.</summary>
+    public void PauseReading() => _connection.PauseReading();
+
+    public void ResumeReading() => _connection.ResumeReading();
+
     /// <summary>Writes bytes to the socket past the framing (nothing else may be being sent).</summary>
     public async Task SendRawAsync(byte[] bytes) => await _tcp.GetStream().WriteAsync(bytes);
 

@@ -25,7 +25,7 @@ public sealed class PpServerCommandLineTests : IDisposable
             "-h", "--help", "-d", "--debug", "-f", "--log-format", "-a", "--autodiscovery", "-r", "--restart",
             "-n", "--proto", "-c", "--config", "-i", "--interface", "-b", "--broadcast", "-p", "--port",
             "-w", "--workers", "-s", "--secret", "-t", "--timeout", "-k", "--socket-timeout", "-P", "--pid-file",
-            "-C", "--cache-size",
+            "-C", "--cache-size", "--max-message-size", "--max-output", "--max-connections", "--max-queued-jobs",
         ];
         foreach (string option in options)
         {
@@ -54,6 +54,11 @@ public sealed class PpServerCommandLineTests : IDisposable
         { "-i", "not a host!", "-i/--interface" },
         { "-s", "", "-s/--secret" },
         { "-C", "0", "-C/--cache-size" },
+        { "--max-message-size", "0", "--max-message-size" },
+        { "--max-message-size", "4096", "--max-message-size" },
+        { "--max-output", "1", "--max-output" },
+        { "--max-connections", "none", "--max-connections" },
+        { "--max-queued-jobs", "0", "--max-queued-jobs" },
     };
 
     [Theory]
@@ -123,6 +128,10 @@ public sealed class PpServerCommandLineTests : IDisposable
         { "network", "broadcast", "everyone" },
         { "network", "autodiscovery", "perhaps" },
         { "general", "cache_size", "lots" },
+        { "general", "max_message_size", "big" },
+        { "general", "max_output", "-1" },
+        { "network", "max_connections", "0" },
+        { "general", "max_queued_jobs", "many" },
     };
 
     [Theory]
