@@ -66,6 +66,12 @@ internal sealed record ServerSettings
     /// <summary>Most connections open at once (<c>--max-connections</c>).</summary>
     public int MaxConnections { get; init; } = NodeHostOptions.DefaultMaxConnections;
 
+    /// <summary>The TLS certificate with its key (<c>--tls-cert</c>, <c>--tls-key</c>), loaded; null for no TLS.</summary>
+    public System.Security.Cryptography.X509Certificates.X509Certificate2? TlsCertificate { get; init; }
+
+    /// <summary>Jobs after which each worker is replaced (<c>--max-jobs-per-worker</c>); 0 never.</summary>
+    public int MaxJobsPerWorker { get; init; }
+
     /// <summary>Most jobs of one client held (<c>--max-queued-jobs</c>).</summary>
     public int MaxQueuedJobsPerClient { get; init; } = NodeHostOptions.DefaultMaxQueuedJobsPerClient;
 
@@ -100,6 +106,8 @@ internal sealed record ServerSettings
             MaxJobOutputSize = MaxJobOutputSize,
             MaxConnections = MaxConnections,
             MaxQueuedJobsPerClient = MaxQueuedJobsPerClient,
+            MaxJobsPerWorker = MaxJobsPerWorker,
+            TlsCertificate = TlsCertificate,
             LoggerFactory = loggerFactory,
         };
         if (Broadcast is not null)

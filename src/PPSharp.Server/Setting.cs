@@ -92,6 +92,12 @@ internal sealed class Setting
         "most characters of one job's console output kept, head and tail (default " + JobServerOptions.DefaultMaxJobOutputSize + ")");
     public static readonly Setting MaxConnections = new(null, "max-connections", "count", "network", "max_connections",
         "most connections open at once; more are closed at once (default " + Remote.NodeHostOptions.DefaultMaxConnections + ")");
+    public static readonly Setting TlsCert = new(null, "tls-cert", "path", "network", "tls_cert",
+        "serve every connection over TLS with this certificate (PEM, with --tls-key or its key inside; or PKCS#12 .pfx/.p12); clients need JobServerOptions.Tls");
+    public static readonly Setting TlsKey = new(null, "tls-key", "path", "network", "tls_key",
+        "the PEM private key of --tls-cert, when it is in a file of its own");
+    public static readonly Setting MaxJobsPerWorker = new(null, "max-jobs-per-worker", "count", "general", "max_jobs_per_worker",
+        "replace each worker process after this many jobs (0: never, the default; -r is 1)");
     public static readonly Setting MaxQueuedJobs = new(null, "max-queued-jobs", "count", "general", "max_queued_jobs",
         "most jobs of one client held here; at the limit the node stops reading from it until some finish (default " + Remote.NodeHostOptions.DefaultMaxQueuedJobsPerClient + ")");
 
@@ -99,6 +105,6 @@ internal sealed class Setting
     [
         Debug, LogFormat, AutoDiscovery, Restart, Proto, Config, Interface, Broadcast, Port, Workers, Secret, Timeout,
         SocketTimeout, PidFile, MetricsPort, MetricsInterface, CacheSize, AddressFile, MaxMessageSize, MaxOutput,
-        MaxConnections, MaxQueuedJobs,
+        MaxConnections, MaxQueuedJobs, MaxJobsPerWorker, TlsCert, TlsKey,
     ];
 }

@@ -77,9 +77,36 @@ internal static class SettingsLoader
             MaxMessageSize = Given(Setting.MaxMessageSize) is { } mm ? BytesOfMiB(ParseInt(mm, 1, 2048)) : JobServerOptions.DefaultMaxMessageSize,
             MaxJobOutputSize = Given(Setting.MaxOutput) is { } mo ? ParseInt(mo, 2, int.MaxValue) : JobServerOptions.DefaultMaxJobOutputSize,
             MaxConnections = Given(Setting.MaxConnections) is { } mc ? ParseInt(mc, 1, 1_000_000) : PPSharp.Remote.NodeHostOptions.DefaultMaxConnections,
+            TlsCertificate = Given(Setting.TlsCert) is { } cert ? LoadCertificate(cert, Given(Setting.TlsKey)) : Given(Setting.TlsKey) is { } key
+                ? throw new SettingsException($"{Setting.TlsKey.OptionNames} ({key.Origin}) needs {Setting.TlsCert.OptionNames}")
+                : null,
+            MaxJobsPerWorker = Given(Setting.MaxJobsPerWorker) is { } mj ? ParseInt(mj, 0, int.MaxValue) : 0,
             MaxQueuedJobsPerClient = Given(Setting.MaxQueuedJobs) is { } mq ? ParseInt(mq, 1, int.MaxValue) : PPSharp.Remote.NodeHostOptions.DefaultMaxQueuedJobsPerClient,
             Warnings = warnings,
         };
+    }
+
+    /// <summary>Loads a TLS certificate with its private key: PKCS#12 by extension, else PEM (the key in its own file or beside the certificate).</summary>
+    private static System.Security.Cryptography.X509Certificates.X509Certificate2 LoadCertificate(RawValue cert, RawValue? key)
+    {
+        string path = FullPath(cert);
+        try
+        {
+            System.Security.Cryptography.X509Certificates.X509Certificate2 certificate =
+                path.EndsWith(".pfx", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".p12", StringComparison.OrdinalIgnoreCase)
+                    ? System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadPkcs12FromFile(path, password: null)
+                    : System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPemFile(path, key is null ? null : FullPath(key));
+            if (!certificate.HasPrivateKey)
+            {
+                throw new SettingsException($"the TLS certificate {path} ({cert.Origin}) has no private key: give it with {Setting.TlsKey.OptionNames}");
+            }
+
+            return certificate;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException or ArgumentException)
+        {
+            throw new SettingsException($"cannot load the TLS certificate {path} ({cert.Origin}): {ex.Message}", ex);
+        }
     }
 
     /// <summary>MiB as bytes for a message size: 2048 MiB is the most one .NET array can hold, 2 GiB less one byte.</summary>

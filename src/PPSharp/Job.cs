@@ -60,6 +60,9 @@ public class Job
     /// <summary>How long the job's function ran, measured where it ran.</summary>
     public TimeSpan JobTime { get; private set; }
 
+    /// <summary>Set once the outcome (<see cref="_error"/>, the result) is recorded, before the callback runs.</summary>
+    private volatile bool _outcomeKnown;
+
     internal Task Completion => _done.Task;
 
     /// <summary>The scheduler's view of this job, once submitted.</summary>
@@ -70,7 +73,7 @@ public class Job
     {
         get
         {
-            if (IsCompleted)
+            if (IsCompleted || _outcomeKnown) // known once the outcome is in, before its callback has run
             {
                 return _error switch
                 {
@@ -206,6 +209,7 @@ public class Job
                 break;
         }
 
+        _outcomeKnown = true;
         if ((_error is null && HasCallback) || _server.HasJobFinishedHandlers)
         {
             _server.Callbacks.Post(this);

@@ -39,6 +39,7 @@ public sealed partial class JobServer : IDisposable, IAsyncDisposable
     private readonly string? _secret;
     private readonly TimeSpan _socketTimeout;
     private readonly int _maxMessageSize;
+    private readonly System.Net.Security.SslClientAuthenticationOptions? _tls;
     private readonly GroupTracker _groups = new();
     private readonly bool _loggingConfigured;
     private readonly long _created = Stopwatch.GetTimestamp();
@@ -116,6 +117,7 @@ public sealed partial class JobServer : IDisposable, IAsyncDisposable
         _secret = options.Secret;
         _socketTimeout = socketTimeout < options.HeartbeatTimeout ? socketTimeout : options.HeartbeatTimeout;
         _maxMessageSize = options.MaxMessageSize;
+        _tls = options.Tls;
         ConsoleOutput = options.ConsoleOutput;
         foreach ((string host, int port) in nodes)
         {
@@ -445,7 +447,7 @@ public sealed partial class JobServer : IDisposable, IAsyncDisposable
                 return false;
             }
 
-            node = new RemoteNode(host, port, _secret, _scheduler, _logger, _socketTimeout, _maxMessageSize, persistent, OnNodeGone);
+            node = new RemoteNode(host, port, _secret, _scheduler, _logger, _socketTimeout, _maxMessageSize, persistent, OnNodeGone) { Tls = _tls };
             _nodes[name] = node;
             node.Health.Refused += FailIfEveryNodeRefused;
         }

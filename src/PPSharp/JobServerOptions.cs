@@ -106,4 +106,15 @@ public sealed class JobServerOptions
     /// between them that says how much was cut, so a job that prints without end costs bounded memory.
     /// </summary>
     public int MaxJobOutputSize { get; set; } = DefaultMaxJobOutputSize;
+
+    /// <summary>
+    /// TLS for every node connection, for nodes started with <c>ppserver --tls-cert</c>; null (the default) for none.
+    /// The node's certificate is checked as <see cref="System.Net.Security.SslStream"/> does (chain and name, the name
+    /// being the node's host unless <see cref="System.Net.Security.SslClientAuthenticationOptions.TargetHost"/> is set),
+    /// or by your <see cref="System.Net.Security.SslClientAuthenticationOptions.RemoteCertificateValidationCallback"/>
+    /// (to pin a self-signed certificate, say). The secret's handshake and the sealed frames run inside TLS, so TLS
+    /// adds forward secrecy and a node identity that does not depend on the secret. A node whose TLS handshake fails
+    /// is refused, like one with the wrong secret.
+    /// </summary>
+    public System.Net.Security.SslClientAuthenticationOptions? Tls { get; set; }
 }

@@ -222,6 +222,27 @@ public sealed class JobControlTests : IDisposable
     }
 
     [Fact]
+    public async Task State_IsTheOutcome_AsSoonAsItIsIn_WhileTheCallbackStillRuns()
+    {
+        using var server = new JobServer(1);
+        using var inCallback = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        Job<int> job = server.Submit(Functions.Square, 3, callback: _ =>
+        {
+            inCallback.Set();
+            release.Wait(Bounds.Hang);
+        });
+
+        await Bounds.RunWithin(() => inCallback.Wait());
+
+        Assert.Equal(JobState.Succeeded, job.State);
+        Assert.False(job.IsCompleted);
+        Assert.DoesNotContain(server.GetJobs(), info => info.Id == job.Id && info.State == JobState.Queued);
+        release.Set();
+        Assert.Equal(9, await job.Within());
+    }
+
+    [Fact]
     public async Task MaxJobsPerWorker_ReplacesEachWorkerAfterItsJobs()
     {
         using var server = new JobServer(new JobServerOptions { Ncpus = 1, MaxJobsPerWorker = 2 });

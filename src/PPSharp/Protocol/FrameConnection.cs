@@ -341,7 +341,11 @@ internal sealed class FrameConnection : IAsyncDisposable
 
             // Sending completed normally: half-close so the peer reads end of stream after our last frame.
             await _writer.CompleteAsync().ConfigureAwait(false);
-            if (_stream is System.Net.Sockets.NetworkStream ns)
+            if (_stream is System.Net.Security.SslStream tls)
+            {
+                await tls.ShutdownAsync().ConfigureAwait(false); // TLS's own end of stream (close_notify): the peer reads its end
+            }
+            else if (_stream is System.Net.Sockets.NetworkStream ns)
             {
                 ns.Socket.Shutdown(System.Net.Sockets.SocketShutdown.Send);
             }

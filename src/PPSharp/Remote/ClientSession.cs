@@ -1,5 +1,7 @@
 using System.Buffers;
+using System.Net.Security;
 using System.Net.Sockets;
+using System.Security.Authentication;
 using MessagePack;
 using PPSharp.Diagnostics;
 using PPSharp.Internal;
@@ -39,13 +41,21 @@ internal sealed class ClientSession : IJobOwner
     private volatile bool _refused;
     private bool _checking;
     private readonly System.Net.IPAddress? _address;
+    private readonly SslStream? _tls;
 
     public ClientSession(NodeHost node, Socket socket)
     {
         _node = node;
         _peer = socket.RemoteEndPoint?.ToString() ?? "unknown peer";
         _address = (socket.RemoteEndPoint as System.Net.IPEndPoint)?.Address;
-        _connection = new FrameConnection(new NetworkStream(socket, ownsSocket: true), Handshake.PreAuthenticationMaxPayload, OnFrame)
+        Stream stream = new NetworkStream(socket, ownsSocket: true);
+        if (node.Options.TlsCertificate is not null)
+        {
+            _tls = new SslStream(stream, leaveInnerStreamOpen: false);
+            stream = _tls;
+        }
+
+        _connection = new FrameConnection(stream, Handshake.PreAuthenticationMaxPayload, OnFrame)
         {
             Peer = (socket.RemoteEndPoint as System.Net.IPEndPoint)?.Address.ToString() ?? "client", // the address, not the ephemeral port
         };
@@ -82,9 +92,39 @@ internal sealed class ClientSession : IJobOwner
 
     public void Start()
     {
+        _ = WatchAsync();
+        if (_tls is null)
+        {
+            Begin();
+        }
+        else
+        {
+            _ = BeginAfterTlsAsync(_tls);
+        }
+    }
+
+    private void Begin()
+    {
         _connection.Start();
         _connection.Send(Handshake.Hello(Handshake.NodeRole, _nodeNonce, _node.Guard.Salt));
-        _ = WatchAsync();
+    }
+
+    /// <summary>With <c>--tls-cert</c>: TLS first, within the handshake time limit; the secret's handshake runs inside it.</summary>
+    private async Task BeginAfterTlsAsync(SslStream tls)
+    {
+        try
+        {
+            using var timeout = new CancellationTokenSource(_node.Options.HandshakeTimeout);
+            await tls.AuthenticateAsServerAsync(new SslServerAuthenticationOptions { ServerCertificate = _node.Options.TlsCertificate }, timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is AuthenticationException or IOException or OperationCanceledException or ObjectDisposedException)
+        {
+            _node.Guard.Failed(_address, _peer, $"the TLS handshake failed ({ex.Message})");
+            _connection.Close(new ProtocolException("TLS handshake failed"));
+            return;
+        }
+
+        Begin();
     }
 
     /// <summary>The node is shutting down: tell the client, so it reschedules our jobs elsewhere now, then close.</summary>

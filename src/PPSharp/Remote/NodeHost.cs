@@ -87,7 +87,7 @@ internal sealed class NodeHost : IAsyncDisposable
         }
 
         _listener = listener;
-        _pool = new LocalWorkerPool(_scheduler, _options.Restart ? 1 : 0, _options.MaxMessageSize, _logger)
+        _pool = new LocalWorkerPool(_scheduler, _options.Restart ? 1 : _options.MaxJobsPerWorker, _options.MaxMessageSize, _logger)
         {
             HeartbeatTimeout = _options.HeartbeatTimeout,
             MaxJobOutputSize = _options.MaxJobOutputSize,

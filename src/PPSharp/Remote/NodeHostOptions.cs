@@ -30,6 +30,9 @@ internal sealed class NodeHostOptions
     /// <summary>Restart the worker after each job (<c>-r</c>).</summary>
     public bool Restart { get; set; }
 
+    /// <summary>Replace each worker after this many jobs (<c>--max-jobs-per-worker</c>); 0 never; <see cref="Restart"/> is 1.</summary>
+    public int MaxJobsPerWorker { get; set; }
+
     /// <summary>Stop when no client has been connected for this long (<c>-t</c>); null never stops.</summary>
     public TimeSpan? IdleTimeout { get; set; }
 
@@ -90,6 +93,12 @@ internal sealed class NodeHostOptions
     /// (<see cref="MaxMessageSize"/>), returned when it goes.
     /// </summary>
     public long MaxUnsentBytesPerClient { get; set; } = DefaultMaxUnsentBytesPerClient;
+
+    /// <summary>
+    /// The node's TLS certificate, with its private key (<c>--tls-cert</c>, <c>--tls-key</c>); null (the default) for
+    /// no TLS. With one, every connection starts with a TLS handshake, and clients need <see cref="JobServerOptions.Tls"/>.
+    /// </summary>
+    public System.Security.Cryptography.X509Certificates.X509Certificate2? TlsCertificate { get; set; }
 
     /// <summary>Where uploaded assemblies are cached; null means <c>$XDG_CACHE_HOME/ppsharp</c> (or the platform's equivalent).</summary>
     public string? CacheDirectory { get; set; }

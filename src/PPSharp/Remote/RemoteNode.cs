@@ -1,5 +1,7 @@
 using System.Buffers;
+using System.Net.Security;
 using System.Net.Sockets;
+using System.Security.Authentication;
 using MessagePack;
 using Microsoft.Extensions.Logging;
 using PPSharp.Internal;
@@ -56,6 +58,9 @@ internal sealed class RemoteNode : JobExecutor, IAsyncDisposable
     public override bool ForwardsInitializer => true;
 
     public override int Capacity => Math.Max(1, _capacity);
+
+    /// <summary>TLS around the connection (<see cref="JobServerOptions.Tls"/>), or null for none.</summary>
+    public SslClientAuthenticationOptions? Tls { get; init; }
 
     /// <summary>State and last error, for <c>JobServer.GetNodeStatus</c> and for failing jobs no node will take.</summary>
     public NodeHealth Health { get; } = new();
@@ -135,6 +140,17 @@ internal sealed class RemoteNode : JobExecutor, IAsyncDisposable
         }
     }
 
+    /// <summary>The client's TLS settings for this node: its host name unless the settings name one.</summary>
+    private SslClientAuthenticationOptions ForThisNode(SslClientAuthenticationOptions tls) => new()
+    {
+        TargetHost = tls.TargetHost ?? _host,
+        RemoteCertificateValidationCallback = tls.RemoteCertificateValidationCallback,
+        ClientCertificates = tls.ClientCertificates,
+        EnabledSslProtocols = tls.EnabledSslProtocols,
+        CertificateRevocationCheckMode = tls.CertificateRevocationCheckMode,
+        CertificateChainPolicy = tls.CertificateChainPolicy,
+    };
+
     /// <summary>Connects, authenticates, serves until the connection ends; returns why it ended.</summary>
     private async Task<string?> ServeOneConnectionAsync()
     {
@@ -142,9 +158,33 @@ internal sealed class RemoteNode : JobExecutor, IAsyncDisposable
         connectTimeout.CancelAfter(ConnectTimeout);
         var client = new TcpClient { NoDelay = true };
         await client.ConnectAsync(_host, _port, connectTimeout.Token).ConfigureAwait(false);
+        Stream stream = client.GetStream();
+        if (Tls is { } tls)
+        {
+            // TLS first; the secret's handshake and the sealed frames then run inside it.
+            var ssl = new SslStream(stream, leaveInnerStreamOpen: false);
+            try
+            {
+                await ssl.AuthenticateAsClientAsync(ForThisNode(tls), connectTimeout.Token).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is AuthenticationException or IOException)
+            {
+                await ssl.DisposeAsync().ConfigureAwait(false);
+                client.Dispose();
+                string why = $"the TLS handshake failed ({ex.Message}); is the node started with --tls-cert, and is its certificate trusted here (JobServerOptions.Tls)?";
+                if (Health.Refuse(why))
+                {
+                    Log.NodeRefused(_logger, Node, why);
+                }
+
+                return why;
+            }
+
+            stream = ssl;
+        }
 
         var session = new ConnectionState(Handshake.NewNonce());
-        var connection = new FrameConnection(client.GetStream(), Handshake.PreAuthenticationMaxPayload, (type, payload) => OnFrame(session, type, payload)) { Peer = Node };
+        var connection = new FrameConnection(stream, Handshake.PreAuthenticationMaxPayload, (type, payload) => OnFrame(session, type, payload)) { Peer = Node };
         _connection = connection;
         connection.Start();
         connection.Send(Handshake.Hello(Handshake.ClientRole, session.ClientNonce));

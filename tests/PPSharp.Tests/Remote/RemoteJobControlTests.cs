@@ -99,6 +99,22 @@ public sealed class RemoteJobControlTests : RemoteTestBase
     }
 
     [Fact]
+    public async Task ANodesMaxJobsPerWorker_ReplacesItsWorkerAfterThatManyJobs()
+    {
+        using TestNode node = await StartNodeAsync(workers: 1, extraArguments: ["--max-jobs-per-worker", "2"]);
+        using var server = new JobServer(0, ppservers: [node.Address], secret: Secret);
+        var pids = new List<int>();
+        for (int i = 0; i < 6; i++)
+        {
+            pids.Add((await server.Submit(PidAndInit).Within()).Pid);
+        }
+
+        Assert.Equal(3, pids.Distinct().Count());
+        Assert.Equal(pids[0], pids[1]);
+        Assert.NotEqual(pids[1], pids[2]);
+    }
+
+    [Fact]
     public async Task ANodesMaxOutput_BoundsAJobsConsoleOutput()
     {
         using TestNode node = await StartNodeAsync(workers: 1, extraArguments: ["--max-output", "2000"]);

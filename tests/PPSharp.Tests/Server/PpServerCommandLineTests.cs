@@ -26,6 +26,7 @@ public sealed class PpServerCommandLineTests : IDisposable
             "-n", "--proto", "-c", "--config", "-i", "--interface", "-b", "--broadcast", "-p", "--port",
             "-w", "--workers", "-s", "--secret", "-t", "--timeout", "-k", "--socket-timeout", "-P", "--pid-file",
             "-C", "--cache-size", "--max-message-size", "--max-output", "--max-connections", "--max-queued-jobs",
+            "--max-jobs-per-worker",
         ];
         foreach (string option in options)
         {
@@ -59,6 +60,7 @@ public sealed class PpServerCommandLineTests : IDisposable
         { "--max-output", "1", "--max-output" },
         { "--max-connections", "none", "--max-connections" },
         { "--max-queued-jobs", "0", "--max-queued-jobs" },
+        { "--max-jobs-per-worker", "-1", "--max-jobs-per-worker" },
     };
 
     [Theory]
