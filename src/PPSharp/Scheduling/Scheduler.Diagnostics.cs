@@ -1,4 +1,5 @@
 using PPSharp.Diagnostics;
+using PPSharp.Protocol;
 using PPSharp.Remote;
 using PPSharp.Workers;
 
@@ -12,7 +13,8 @@ namespace PPSharp.Scheduling;
 /// <param name="Capacity">How many jobs it runs at the same time.</param>
 /// <param name="InFlight">Jobs sent to it and not yet answered (running, or sent ahead).</param>
 /// <param name="Running">The jobs it is running: the oldest sent, up to its capacity.</param>
-internal sealed record ExecutorSnapshot(object Executor, string Node, bool IsRemote, int ProcessId, int Capacity, int InFlight, IReadOnlyList<WorkItem> Running)
+/// <param name="Load">A node's latest report of its workers' memory and CPU; null for a local worker, or before the first report.</param>
+internal sealed record ExecutorSnapshot(object Executor, string Node, bool IsRemote, int ProcessId, int Capacity, int InFlight, IReadOnlyList<WorkItem> Running, Messages.NodeLoad? Load = null)
 {
     /// <summary>Workers of this executor that are running a job.</summary>
     public int Busy => Math.Min(InFlight, Capacity);
@@ -39,7 +41,8 @@ internal sealed partial class Scheduler
                     (executor as LocalWorker)?.ProcessId ?? 0,
                     executor.Capacity,
                     executor.InFlight.Count,
-                    running));
+                    running,
+                    (executor as RemoteNode)?.Load));
             }
 
             return new SchedulerSnapshot(_queue.Count, executors);
