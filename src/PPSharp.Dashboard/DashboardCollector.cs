@@ -274,14 +274,15 @@ internal sealed class DashboardCollector : IJobObserver, IDisposable
             Messages.WorkerLoad worker = load.Workers[i];
             (string, int) key = (node, worker.ProcessId);
             remoteSeen.Add(key);
+            bool known = _remoteCpu.TryGetValue(key, out (long CpuTicks, long At, double? Percent) last);
             double? percent = null;
-            if (_remoteCpu.TryGetValue(key, out (long CpuTicks, long At, double? Percent) last) && load.SampledAtMilliseconds == last.At)
+            if (known && load.SampledAtMilliseconds == last.At)
             {
                 percent = last.Percent; // the same report as at the last sample: the node answers every few seconds
             }
             else
             {
-                if (_remoteCpu.ContainsKey(key) && load.SampledAtMilliseconds > last.At && worker.CpuTicks >= last.CpuTicks)
+                if (known && load.SampledAtMilliseconds > last.At && worker.CpuTicks >= last.CpuTicks)
                 {
                     percent = Math.Round(100.0 * (worker.CpuTicks - last.CpuTicks) / TimeSpan.TicksPerMillisecond / (load.SampledAtMilliseconds - last.At), 1);
                 }

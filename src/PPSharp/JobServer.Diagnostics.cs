@@ -14,9 +14,9 @@ public sealed partial class JobServer
     internal JobCounts CountJobs()
     {
         int queued = 0, sent = 0, running = 0;
-        foreach (Job job in _unfinished.Values)
+        foreach (KeyValuePair<long, Job> entry in _unfinished) // lock-free, unlike .Values, which copies under every lock
         {
-            switch (job.State)
+            switch (entry.Value.State)
             {
                 case JobState.Queued:
                     queued++;
