@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.ComponentModel;
 using System.Text.Json;
 using PPSharp.Diagnostics;
+using PPSharp.Protocol;
 using PPSharp.Scheduling;
 
 namespace PPSharp.Dashboard;
@@ -11,6 +12,12 @@ namespace PPSharp.Dashboard;
 /// behind the page. Everything it keeps is bounded (the last tasks, failures and minutes). It never reads options,
 /// so the secret cannot reach the page.
 /// </summary>
+/// <remarks>
+/// The counts of jobs by state are <see cref="JobServer.GetJobs"/>' (read through <see cref="JobServer.CountJobs"/>), and
+/// each worker's running jobs are the ones in the state <see cref="JobState.Running"/> there, so the page and that
+/// API agree. A local worker's memory and CPU are read from the process; a node's workers' come from the node's
+/// answers to the client's heartbeat (<see cref="Messages.NodeLoad"/>, every few seconds).
+/// </remarks>
 internal sealed class DashboardCollector : IJobObserver, IDisposable
 {
     private const int MaxTasks = 2000;
@@ -27,6 +34,7 @@ internal sealed class DashboardCollector : IJobObserver, IDisposable
     private readonly LinkedList<Sample> _history = new();
     private readonly Dictionary<string, List<double>> _laneEnds = new(StringComparer.Ordinal);
     private readonly Dictionary<int, (TimeSpan Cpu, long At)> _cpu = [];
+    private readonly Dictionary<(string Node, int Pid), (long CpuTicks, long At, double? Percent)> _remoteCpu = [];
     private readonly IDisposable _subscription;
     private readonly Timer _timer;
     private long _submitted;
@@ -172,17 +180,24 @@ internal sealed class DashboardCollector : IJobObserver, IDisposable
         try
         {
             SchedulerSnapshot snapshot = _scheduler.Observe();
+            JobCounts counts = _server.CountJobs();
             long now = Environment.TickCount64;
-            var workers = snapshot.Executors.Select(e => Describe(e, now)).ToList();
+            var remoteSeen = new HashSet<(string, int)>();
+            var workers = snapshot.Executors.Select(e => Describe(e, now, remoteSeen)).ToList();
             foreach (int gone in _cpu.Keys.Except(workers.Select(w => w.Pid)).ToArray())
             {
                 _cpu.Remove(gone); // a worker that exited or was replaced
             }
 
+            foreach ((string, int) gone in _remoteCpu.Keys.Except(remoteSeen).ToArray())
+            {
+                _remoteCpu.Remove(gone); // a node's worker that was replaced, or a node that is gone
+            }
+
             long finished = Interlocked.Read(ref _completed) + Interlocked.Read(ref _failed);
             var sample = new Sample(
                 DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0,
-                snapshot.QueueLength,
+                counts.Queued,
                 finished - _finishedAtLastSample,
                 workers.Sum(w => w.Busy));
             _finishedAtLastSample = finished;
@@ -202,7 +217,9 @@ internal sealed class DashboardCollector : IJobObserver, IDisposable
                 ncpus = _server.Ncpus,
                 workerCount = workers.Sum(w => w.Capacity),
                 busy = sample.Busy,
-                queued = snapshot.QueueLength,
+                queued = counts.Queued,
+                sent = counts.Sent,
+                running = counts.Running,
                 submitted = Interlocked.Read(ref _submitted),
                 completed = Interlocked.Read(ref _completed),
                 failed = Interlocked.Read(ref _failed),
@@ -226,16 +243,57 @@ internal sealed class DashboardCollector : IJobObserver, IDisposable
         Interlocked.Exchange(ref _tick, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
     }
 
-    private WorkerRow Describe(ExecutorSnapshot executor, long now)
+    private WorkerRow Describe(ExecutorSnapshot executor, long now, HashSet<(string, int)> remoteSeen)
     {
         var running = executor.Running.Select(i => _jobs.TryGetValue(i, out Tracked? t) ? $"#{t.JobId} {t.Function}" : $"#{i.Id}").ToArray();
         if (executor.IsRemote)
         {
-            return new WorkerRow(executor.Node, executor.Node, 0, executor.Capacity, executor.Busy, running, null, null);
+            if (executor.Load is not { } load)
+            {
+                return new WorkerRow(executor.Node, executor.Node, 0, executor.Capacity, executor.Busy, executor.Sent, running, null, null);
+            }
+
+            NodeWorkerRow[] nodeWorkers = NodeUsage(executor.Node, load, remoteSeen);
+            double? cpuSum = nodeWorkers.Any(w => w.Cpu is not null) ? Math.Round(nodeWorkers.Sum(w => w.Cpu ?? 0), 1) : null;
+            return new WorkerRow(executor.Node, executor.Node, 0, executor.Capacity, executor.Busy, executor.Sent, running, nodeWorkers.Sum(w => w.Rss), cpuSum, nodeWorkers, load.WorkerCount);
         }
 
         (long? rss, double? cpu) = Usage(executor.ProcessId, now);
-        return new WorkerRow(WorkerName(executor.ProcessId), executor.Node, executor.ProcessId, executor.Capacity, executor.Busy, running, rss, cpu);
+        return new WorkerRow(WorkerName(executor.ProcessId), executor.Node, executor.ProcessId, executor.Capacity, executor.Busy, executor.Sent, running, rss, cpu);
+    }
+
+    /// <summary>
+    /// A node's workers as its latest report gives them, each with its CPU use (percent of one core) between the
+    /// node's two latest reports, timed by the node's own clock.
+    /// </summary>
+    private NodeWorkerRow[] NodeUsage(string node, Messages.NodeLoad load, HashSet<(string, int)> remoteSeen)
+    {
+        var rows = new NodeWorkerRow[load.Workers.Count];
+        for (int i = 0; i < rows.Length; i++)
+        {
+            Messages.WorkerLoad worker = load.Workers[i];
+            (string, int) key = (node, worker.ProcessId);
+            remoteSeen.Add(key);
+            bool known = _remoteCpu.TryGetValue(key, out (long CpuTicks, long At, double? Percent) last);
+            double? percent = null;
+            if (known && load.SampledAtMilliseconds == last.At)
+            {
+                percent = last.Percent; // the same report as at the last sample: the node answers every few seconds
+            }
+            else
+            {
+                if (known && load.SampledAtMilliseconds > last.At && worker.CpuTicks >= last.CpuTicks)
+                {
+                    percent = Math.Round(100.0 * (worker.CpuTicks - last.CpuTicks) / TimeSpan.TicksPerMillisecond / (load.SampledAtMilliseconds - last.At), 1);
+                }
+
+                _remoteCpu[key] = (worker.CpuTicks, load.SampledAtMilliseconds, percent);
+            }
+
+            rows[i] = new NodeWorkerRow(worker.ProcessId, worker.Busy, worker.ResidentBytes, percent);
+        }
+
+        return rows;
     }
 
     /// <summary>A local worker's resident memory (bytes) and CPU use (percent of one core) since the last sample.</summary>
@@ -282,8 +340,15 @@ internal sealed record Failure(long Job, string Function, string Node, double Ti
 /// <summary>One point of the charts: Unix seconds, queue length, jobs finished in the last second, busy workers.</summary>
 internal sealed record Sample(double Time, int Queued, long Throughput, int Busy);
 
-/// <summary>A local worker process, or a remote node (with its worker count), as the page lists it.</summary>
-internal sealed record WorkerRow(string Name, string Node, int Pid, int Capacity, int Busy, string[] Running, long? Rss, double? Cpu);
+/// <summary>
+/// A local worker process, or a remote node (with its worker count), as the page lists it: its running jobs (those said
+/// to have started), how many it holds sent ahead, memory (bytes) and CPU (percent of one core). A node's memory and
+/// CPU are its listed workers' sums, and <see cref="NodeWorkers"/> lists them (of <see cref="NodeWorkerCount"/>).
+/// </summary>
+internal sealed record WorkerRow(string Name, string Node, int Pid, int Capacity, int Busy, int Sent, string[] Running, long? Rss, double? Cpu, NodeWorkerRow[]? NodeWorkers = null, int? NodeWorkerCount = null);
+
+/// <summary>One worker process of a node, from the node's latest report: its pid there, memory (bytes) and CPU (percent of one core).</summary>
+internal sealed record NodeWorkerRow(int Pid, bool Busy, long Rss, double? Cpu);
 
 /// <summary>The page's JSON: camelCase.</summary>
 internal static class Json

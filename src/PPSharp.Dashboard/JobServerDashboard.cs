@@ -11,10 +11,11 @@ using PPSharp.Dashboard;
 namespace PPSharp;
 
 /// <summary>
-/// A live, read-only web page about one <see cref="JobServer"/>: its workers and nodes (busy or idle, the job each
-/// runs, memory and CPU), queue length and throughput over the last minutes, a task stream (a bar per job on each
-/// worker, coloured by function, failures in red), recent failures with their remote stack traces, and
-/// <see cref="JobServer.PrintStats()"/>'s table. The page updates itself by Server-Sent Events; its scripts and chart
+/// A live, read-only web page about one <see cref="JobServer"/>: the jobs queued, sent ahead and running (as
+/// <see cref="JobServer.GetJobs"/> counts them), its workers and nodes (busy or idle, the job each runs, the resident
+/// memory and CPU of each worker process, a node's as the node reports them), queue length and throughput over the
+/// last minutes, a task stream (a bar per job on each worker, coloured by function, failures in red), recent failures
+/// with their remote stack traces, and <see cref="JobServer.PrintStats()"/>'s table. The page updates itself by Server-Sent Events; its scripts and chart
 /// library are served from this assembly, so it works offline.
 /// </summary>
 /// <remarks>

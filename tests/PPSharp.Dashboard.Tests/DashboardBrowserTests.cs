@@ -40,19 +40,39 @@ public sealed class DashboardBrowserTests
         Assert.Contains("DivideByZeroException", failure.Text, StringComparison.Ordinal);
         Assert.Contains("Job execution statistics:", Text(browser.Driver, "stats"), StringComparison.Ordinal);
 
-        // While two jobs hold both workers, the page shows them busy, each with its job.
+        // Six jobs of a function never seen: each worker runs one (held at the gate, its start acknowledged) and holds
+        // one more sent ahead; two wait in the queue. The page's counts are GetJobs()' and each worker shows its job.
         using var gate = new JobGate();
-        Job<int>[] held = [server.Submit(JobGate.ArriveAndWait, gate.Port), server.Submit(JobGate.ArriveAndWait, gate.Port)];
+        Job<int>[] held = [.. Enumerable.Range(0, 6).Select(_ => server.Submit(JobGate.ArriveAndWait, gate.Port))];
         await gate.NextArrivalAsync();
         await gate.NextArrivalAsync();
         browser.WaitUntil(
-            d => d.FindElements(By.CssSelector("#workers .state.busy")).Count == 2 && d.FindElements(By.CssSelector("#workers td.running")).All(c => c.Text.Contains("ArriveAndWait", StringComparison.Ordinal)),
-            "both workers busy with their jobs");
+            d => Text(d, "queue-length") == "2" && Text(d, "jobs-sent") == "2" && Text(d, "jobs-running") == "2",
+            "2 queued, 2 sent ahead, 2 running");
+        IReadOnlyList<JobInfo> listed = server.GetJobs();
+        Assert.Equal(2, listed.Count(j => j.State == JobState.Queued));
+        Assert.Equal(2, listed.Count(j => j.State == JobState.Sent));
+        Assert.Equal(2, listed.Count(j => j.State == JobState.Running));
+        browser.WaitUntil(
+            d => d.FindElements(By.CssSelector("#workers .state.busy")).Count == 2
+                && d.FindElements(By.CssSelector("#workers td.running")).All(c => c.Text.Contains("ArriveAndWait", StringComparison.Ordinal))
+                && d.FindElements(By.CssSelector("#workers tr.worker td:nth-child(4)")).All(c => c.Text == "1"),
+            "both workers busy with their jobs, each with one sent ahead");
+        string[] runningIds = [.. listed.Where(j => j.State == JobState.Running).Select(j => $"#{j.Id} ")];
+        string runningCells = string.Join(" | ", browser.Driver.FindElements(By.CssSelector("#workers td.running")).Select(c => c.Text));
+        Assert.All(runningIds, id => Assert.Contains(id, runningCells, StringComparison.Ordinal));
 
         Directory.CreateDirectory(Path.GetDirectoryName(ScreenshotPath)!);
         browser.Driver.GetScreenshot().SaveAsFile(ScreenshotPath);
         Assert.True(new FileInfo(ScreenshotPath).Length > 10_000, "the screenshot is empty");
         gate.Open();
         await held.AllWithin();
+
+        // Everything has finished: nothing queued, sent or running, on the page as in GetJobs().
+        browser.WaitUntil(
+            d => Text(d, "jobs-completed") == $"{jobs.Count - failed + held.Length}" && Text(d, "queue-length") == "0" && Text(d, "jobs-sent") == "0" && Text(d, "jobs-running") == "0",
+            "the final counts");
+        Assert.Empty(server.GetJobs());
+        Assert.Equal($"{jobs.Count + held.Length}", Text(browser.Driver, "jobs-submitted"));
     }
 }

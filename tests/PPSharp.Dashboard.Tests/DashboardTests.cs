@@ -1,6 +1,6 @@
 using System.Net;
 using System.Text.Json;
-using PPSharp.Tests.Server;
+using PPSharp.Tests.Remote;
 
 namespace PPSharp.Dashboard.Tests;
 
@@ -46,9 +46,10 @@ public sealed class DashboardTests
     [Fact]
     public async Task Dashboard_ShowsAPpserverNodeWithItsWorkers_AndItsJobsOnTheNodesLanes()
     {
-        using PpServerProcess node = PpServerProcess.Start(["-p", "0", "-i", "127.0.0.1", "-w", "2", "-s", Secret]);
-        int port = await node.WaitForListeningAsync();
-        string name = $"127.0.0.1:{port}";
+        string cacheHome = Directory.CreateTempSubdirectory("ppsharp-dashboard-").FullName;
+        using var removeCache = new TemporaryFolder(cacheHome);
+        using TestNode node = await TestNode.StartAsync(Secret, cacheHome, workers: 2);
+        string name = node.Address;
         using var server = new JobServer(0, ppservers: [name], secret: Secret);
         await using JobServerDashboard dashboard = server.StartDashboard(port: 0);
         using var http = new HttpClient { Timeout = Bounds.Hang };
@@ -71,6 +72,19 @@ public sealed class DashboardTests
         Assert.Equal(2, state.GetProperty("workerCount").GetInt32());
         Assert.All(tasks, t => Assert.StartsWith($"{name} #", t.GetProperty("lane").GetString(), StringComparison.Ordinal));
         Assert.DoesNotContain(Secret, raw, StringComparison.Ordinal);
+
+        // The node's two workers, from its answers to the heartbeat: their pids there and resident memory at once,
+        // their CPU use once two answers have come (the client pings every few seconds).
+        (message, _) = await events.ReadUntilAsync(m =>
+            m.GetProperty("state").GetProperty("workers")[0] is var r && r.TryGetProperty("nodeWorkers", out JsonElement w) && w.ValueKind == JsonValueKind.Array
+            && w.GetArrayLength() == 2 && w.EnumerateArray().All(x => x.GetProperty("cpu").ValueKind == JsonValueKind.Number));
+        row = message.GetProperty("state").GetProperty("workers")[0];
+        JsonElement[] nodeWorkers = [.. row.GetProperty("nodeWorkers").EnumerateArray()];
+        Assert.Equal(node.WorkerPids().Order(), nodeWorkers.Select(w => w.GetProperty("pid").GetInt32()).Order());
+        Assert.All(nodeWorkers, w => Assert.True(w.GetProperty("rss").GetInt64() > 1024 * 1024));
+        Assert.All(nodeWorkers, w => Assert.InRange(w.GetProperty("cpu").GetDouble(), 0, 100 * Environment.ProcessorCount));
+        Assert.Equal(nodeWorkers.Sum(w => w.GetProperty("rss").GetInt64()), row.GetProperty("rss").GetInt64());
+        Assert.Equal(2, row.GetProperty("nodeWorkerCount").GetInt32());
     }
 
     [Fact]
@@ -95,5 +109,20 @@ public sealed class DashboardTests
         using HttpResponseMessage missing = await http.GetAsync(new Uri(dashboard.Url, "assets/../../etc/passwd"));
         Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
         Assert.DoesNotContain(Secret, await http.GetStringAsync(new Uri(dashboard.Url, "api/state")), StringComparison.Ordinal);
+    }
+}
+
+/// <summary>Deletes a folder the test made (a node's cache home) when disposed.</summary>
+internal sealed class TemporaryFolder(string path) : IDisposable
+{
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(path, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
     }
 }

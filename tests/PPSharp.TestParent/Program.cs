@@ -1,6 +1,7 @@
 // Test helper program (see PPSharp.TestParent.csproj).
 //
-// Usage: dotnet PPSharp.TestParent.dll <busy|idle> <ncpus>, or: refused <node address> (see Refused.cs)
+// Usage: dotnet PPSharp.TestParent.dll <busy|idle> <ncpus>, or: refused <node address> (see Refused.cs),
+// or: counters <ncpus> (see Counters.cs)
 //
 // Starts a JobServer with <ncpus> local workers and learns every worker's pid by running one job per
 // worker that connects back to this process over loopback TCP and blocks until released. It prints
@@ -23,6 +24,11 @@ public static class Program
         if (mode == "refused")
         {
             return Refused.Run(args[1]);
+        }
+
+        if (mode == "counters")
+        {
+            return Counters.Run(int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture));
         }
 
         int ncpus = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 2;

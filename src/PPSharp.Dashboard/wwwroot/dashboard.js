@@ -45,24 +45,37 @@
 
   function bytes(n) { return n == null ? "–" : (n / 1048576).toFixed(0) + " MiB"; }
 
+  function percent(cpu) { return cpu == null ? "–" : cpu.toFixed(0) + " %"; }
+
+  function row(className, cells, state, stateText, runningCell) {
+    const tr = document.createElement("tr");
+    tr.className = className;
+    cells.forEach((value, i) => {
+      const td = document.createElement("td");
+      if (i === 1 && state) { const span = document.createElement("span"); span.className = "state " + state; span.textContent = stateText; td.appendChild(span); }
+      else td.textContent = value;
+      if (i === 2 && runningCell) td.className = "running";
+      tr.appendChild(td);
+    });
+    return tr;
+  }
+
+  // A local worker's row; a node's row (its memory and CPU are its workers' sums), then a row per worker of the node.
   function drawWorkers(workers) {
-    const body = $("workers").tBodies[0];
-    body.replaceChildren(...workers.map((w) => {
-      const tr = document.createElement("tr");
-      tr.className = "worker";
+    const rows = [];
+    for (const w of workers) {
       const state = w.busy > 0 ? "busy" : "idle";
       const label = w.pid ? w.name : `${w.name} (${w.capacity} workers)`;
       const stateText = w.capacity > 1 ? `${w.busy}/${w.capacity} busy` : state;
-      const cells = [label, null, w.running.join(", ") || "–", w.pid ? bytes(w.rss) : "remote", w.pid ? (w.cpu == null ? "–" : w.cpu.toFixed(0) + " %") : "–"];
-      cells.forEach((value, i) => {
-        const td = document.createElement("td");
-        if (i === 1) { const span = document.createElement("span"); span.className = "state " + state; span.textContent = stateText; td.appendChild(span); }
-        else td.textContent = value;
-        if (i === 2) td.className = "running";
-        tr.appendChild(td);
-      });
-      return tr;
-    }));
+      rows.push(row(w.pid ? "worker" : "worker node", [label, null, w.running.join(", ") || "–", w.sent || "–", bytes(w.rss), percent(w.cpu)], state, stateText, true));
+      for (const n of w.nodeWorkers || []) {
+        const s = n.busy ? "busy" : "idle";
+        rows.push(row("node-worker", [`\u2003pid ${n.pid}`, null, "", "", bytes(n.rss), percent(n.cpu)], s, s, false));
+      }
+      const unlisted = (w.nodeWorkerCount || 0) - (w.nodeWorkers || []).length;
+      if (unlisted > 0) rows.push(row("node-worker more", [`\u2003${unlisted} more not listed`, null, "", "", "", ""], null, "", false));
+    }
+    $("workers").tBodies[0].replaceChildren(...rows);
   }
 
   const openFailures = new Set();
@@ -139,6 +152,8 @@
     text("busy-count", state.busy);
     text("node-count", state.nodes.length);
     text("queue-length", state.queued);
+    text("jobs-sent", state.sent);
+    text("jobs-running", state.running);
     text("jobs-submitted", state.submitted);
     text("jobs-completed", state.completed);
     text("jobs-failed", state.failed);

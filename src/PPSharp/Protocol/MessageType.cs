@@ -42,10 +42,10 @@ internal enum MessageType : byte
     /// <summary>Client to node: one assembly's SHA-256 and bytes.</summary>
     AssemblyData = 12,
 
-    /// <summary>Client to node: are you there? (heartbeat)</summary>
+    /// <summary>Client to node or worker: are you there? (heartbeat)</summary>
     Ping = 13,
 
-    /// <summary>Node to client: yes (heartbeat answer).</summary>
+    /// <summary>Worker to client: yes (heartbeat answer; a node answers with <see cref="NodeLoad"/> instead).</summary>
     Pong = 14,
 
     /// <summary>Node to client: the node is shutting down; reschedule its jobs elsewhere now.</summary>
@@ -62,4 +62,7 @@ internal enum MessageType : byte
 
     /// <summary>Client to worker or node: stop this job; if it runs, signal its token, and end its process after the grace period.</summary>
     CancelJob = 19,
+
+    /// <summary>Node to client, the answer to Ping: its worker processes' resident memory, CPU time and busy flags.</summary>
+    NodeLoad = 20,
 }

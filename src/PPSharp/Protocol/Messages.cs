@@ -11,7 +11,7 @@ namespace PPSharp.Protocol;
 internal static class Messages
 {
     /// <summary>Bumped on any incompatible change of frames or payloads; both ends check it in the first frame.</summary>
-    public const int ProtocolVersion = 4;
+    public const int ProtocolVersion = 5;
 
     /// <summary>
     /// This build of PPSharp (its module version id). A local worker must run the very same build as its job server;
@@ -215,6 +215,91 @@ internal static class Messages
             }
         }
     }
+
+    /// <summary>
+    /// NodeLoad, a node's answer to the client's Ping: <c>sampled at (int64, the node's monotonic clock in ms), worker
+    /// count (int), array of at most <see cref="MaxWorkers"/> entries, each an array of 4: process id (int), resident
+    /// bytes (int64), total CPU time in ticks of 100 ns (int64), busy (bool)</c>.
+    /// </summary>
+    /// <remarks>
+    /// What the node's worker processes use, for the client's dashboard: CPU use is the difference of
+    /// <see cref="WorkerLoad.CpuTicks"/> between two samples over the difference of <see cref="SampledAtMilliseconds"/>.
+    /// A node with more workers than <see cref="MaxWorkers"/> lists the first ones by process id, and says how many it
+    /// has in <see cref="WorkerCount"/>; the frame stays under about 7 KB whatever the node's size.
+    /// </remarks>
+    /// <param name="SampledAtMilliseconds">When the node read it, on the node's monotonic clock (only differences mean anything).</param>
+    /// <param name="WorkerCount">The node's worker processes, listed or not.</param>
+    /// <param name="Workers">At most <see cref="MaxWorkers"/> of them.</param>
+    public sealed record NodeLoad(long SampledAtMilliseconds, int WorkerCount, IReadOnlyList<WorkerLoad> Workers) : IOutgoingFrame
+    {
+        /// <summary>The most workers one NodeLoad lists (about 25 bytes each).</summary>
+        public const int MaxWorkers = 256;
+
+        public MessageType Type => MessageType.NodeLoad;
+
+        public void WritePayload(IBufferWriter<byte> buffer)
+        {
+            var writer = new MessagePackWriter(buffer);
+            writer.Write(SampledAtMilliseconds);
+            writer.Write(WorkerCount);
+            int count = Math.Min(Workers.Count, MaxWorkers);
+            writer.WriteArrayHeader(count);
+            for (int i = 0; i < count; i++)
+            {
+                WorkerLoad worker = Workers[i];
+                writer.WriteArrayHeader(4);
+                writer.Write(worker.ProcessId);
+                writer.Write(worker.ResidentBytes);
+                writer.Write(worker.CpuTicks);
+                writer.Write(worker.Busy);
+            }
+
+            writer.Flush();
+        }
+
+        public static NodeLoad Read(ReadOnlySequence<byte> payload)
+        {
+            try
+            {
+                var reader = new MessagePackReader(payload);
+                long sampledAt = reader.ReadInt64();
+                int workerCount = reader.ReadInt32();
+                int count = reader.ReadArrayHeader();
+                if (count > MaxWorkers || workerCount < count)
+                {
+                    throw new ProtocolException($"a NodeLoad listing {count} workers of {workerCount} (at most {MaxWorkers}).");
+                }
+
+                var workers = new WorkerLoad[count];
+                for (int i = 0; i < count; i++)
+                {
+                    if (reader.ReadArrayHeader() != 4)
+                    {
+                        throw new ProtocolException("a NodeLoad worker entry that is not [pid, resident bytes, CPU ticks, busy].");
+                    }
+
+                    workers[i] = new WorkerLoad(reader.ReadInt32(), reader.ReadInt64(), reader.ReadInt64(), reader.ReadBoolean());
+                    if (workers[i].ProcessId <= 0 || workers[i].ResidentBytes < 0 || workers[i].CpuTicks < 0)
+                    {
+                        throw new ProtocolException($"a NodeLoad worker entry with a negative or zero value: {workers[i]}.");
+                    }
+                }
+
+                return new NodeLoad(sampledAt, workerCount, workers);
+            }
+            catch (Exception ex) when (Malformed.Is(ex))
+            {
+                throw new ProtocolException($"a malformed NodeLoad payload: {ex.Message}");
+            }
+        }
+    }
+
+    /// <summary>One worker process of a node, as <see cref="NodeLoad"/> carries it.</summary>
+    /// <param name="ProcessId">Its process id on the node's machine.</param>
+    /// <param name="ResidentBytes">Its resident memory (working set), in bytes.</param>
+    /// <param name="CpuTicks">Its total CPU time (user and system) so far, in ticks of 100 ns.</param>
+    /// <param name="Busy">Whether it holds a job (running, or held ahead of one).</param>
+    public readonly record struct WorkerLoad(int ProcessId, long ResidentBytes, long CpuTicks, bool Busy);
 
     /// <summary>Shutdown: empty.</summary>
     public sealed class Shutdown : IOutgoingFrame

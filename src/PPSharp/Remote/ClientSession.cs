@@ -201,7 +201,7 @@ internal sealed class ClientSession : IJobOwner
                 TakeBack(Messages.CancelJob.Read(payload).JobId, cancel: true);
                 break;
             case MessageType.Ping:
-                _connection.Send(Signal.Pong);
+                _connection.Send(_node.Load.Current()); // the answer carries the workers' memory and CPU
                 break;
             default:
                 throw new ProtocolException($"a client may not send {type} frames.");

@@ -42,6 +42,7 @@ internal sealed class NodeHost : IAsyncDisposable
         _options = options;
         _logger = (options.LoggerFactory ?? NullLoggerFactory.Instance).CreateLogger("PPSharp.Node");
         _scheduler = new Scheduler(_statistics, options.CancelGracePeriod);
+        Load = new NodeLoadSampler(_scheduler);
         Cache = new AssemblyCache(options.CacheDirectory, options.CacheSizeLimit, _logger, HashesInUse);
         Guard = new AuthGuard(options.Secret ?? string.Empty, _logger);
     }
@@ -60,6 +61,9 @@ internal sealed class NodeHost : IAsyncDisposable
     internal AuthGuard Guard { get; }
 
     internal Scheduler Scheduler => _scheduler;
+
+    /// <summary>What the workers use, sent to each client in answer to its pings.</summary>
+    internal NodeLoadSampler Load { get; }
 
     internal NodeHostOptions Options => _options;
 

@@ -35,6 +35,7 @@ internal sealed class RemoteNode : JobExecutor, IAsyncDisposable
     private Task? _loop;
     private volatile FrameConnection? _connection;
     private volatile int _capacity;
+    private Messages.NodeLoad? _load;
 
     // persistent: listed nodes are retried for ever; discovered ones are dropped (gone is called) once unreachable.
     public RemoteNode(string host, int port, string? secret, Scheduler scheduler, ILogger logger, TimeSpan socketTimeout, int maxMessageSize, bool persistent = true, Action<RemoteNode>? gone = null)
@@ -67,6 +68,16 @@ internal sealed class RemoteNode : JobExecutor, IAsyncDisposable
 
     /// <summary>True while connected and authenticated.</summary>
     public bool IsConnected { get; private set; }
+
+    /// <summary>
+    /// The node's latest answer to a ping: its workers' resident memory, CPU time and busy flags (for the dashboard),
+    /// and when the node read them. Null until the first answer on the current connection.
+    /// </summary>
+    public Messages.NodeLoad? Load
+    {
+        get => Volatile.Read(ref _load);
+        private set => Volatile.Write(ref _load, value);
+    }
 
     /// <summary>Parses "host" or "host:port" (ppft's default port 60000), IPv6 as "[::1]:port".</summary>
     public static (string Host, int Port) Parse(string address)
@@ -183,6 +194,7 @@ internal sealed class RemoteNode : JobExecutor, IAsyncDisposable
             stream = ssl;
         }
 
+        Load = null; // a load read on an earlier connection describes workers that may be gone
         var session = new ConnectionState(Handshake.NewNonce());
         var connection = new FrameConnection(stream, Handshake.PreAuthenticationMaxPayload, (type, payload) => OnFrame(session, type, payload)) { Peer = Node };
         _connection = connection;
@@ -227,6 +239,7 @@ internal sealed class RemoteNode : JobExecutor, IAsyncDisposable
     {
         TimeSpan interval = TimeSpan.FromTicks(Math.Min(TimeSpan.FromSeconds(5).Ticks, _socketTimeout.Ticks / 4));
         Task<Exception?> closed = connection.Completion;
+        connection.Send(Signal.Ping); // at once: the answer carries the node's load, wanted before the first interval
         while (await Task.WhenAny(closed, Task.Delay(interval, _disposed.Token)).ConfigureAwait(false) != closed)
         {
             if (_disposed.IsCancellationRequested)
@@ -306,7 +319,8 @@ internal sealed class RemoteNode : JobExecutor, IAsyncDisposable
 
                 _ = Task.Run(() => Upload(wanted));
                 break;
-            case MessageType.Pong when session.Ready.Task.IsCompleted:
+            case MessageType.NodeLoad when session.Ready.Task.IsCompleted:
+                Load = Messages.NodeLoad.Read(payload);
                 break;
             case MessageType.Leaving when session.Ready.Task.IsCompleted:
                 session.Leaving = true;

@@ -1,4 +1,5 @@
 using PPSharp.Diagnostics;
+using PPSharp.Protocol;
 using PPSharp.Remote;
 using PPSharp.Workers;
 
@@ -11,11 +12,19 @@ namespace PPSharp.Scheduling;
 /// <param name="ProcessId">A local worker's process id; 0 for a node.</param>
 /// <param name="Capacity">How many jobs it runs at the same time.</param>
 /// <param name="InFlight">Jobs sent to it and not yet answered (running, or sent ahead).</param>
-/// <param name="Running">The jobs it is running: the oldest sent, up to its capacity.</param>
-internal sealed record ExecutorSnapshot(object Executor, string Node, bool IsRemote, int ProcessId, int Capacity, int InFlight, IReadOnlyList<WorkItem> Running)
+/// <param name="Running">
+/// The jobs it said it started (<see cref="WorkState.Running"/>, as <see cref="Job.State"/> and
+/// <see cref="JobServer.GetJobs"/> report them), oldest first. Jobs whose start is not acknowledged (those of functions
+/// known to be short) are never among them: they count as sent until they finish.
+/// </param>
+/// <param name="Load">A node's latest report of its workers' memory and CPU; null for a local worker, or before the first report.</param>
+internal sealed record ExecutorSnapshot(object Executor, string Node, bool IsRemote, int ProcessId, int Capacity, int InFlight, IReadOnlyList<WorkItem> Running, Messages.NodeLoad? Load = null)
 {
     /// <summary>Workers of this executor that are running a job.</summary>
     public int Busy => Math.Min(InFlight, Capacity);
+
+    /// <summary>Jobs sent to it that it has not said it started (<see cref="WorkState.Sent"/>).</summary>
+    public int Sent => InFlight - Running.Count;
 }
 
 /// <summary>A scheduler's queue and executors at one instant.</summary>
@@ -31,7 +40,7 @@ internal sealed partial class Scheduler
             var executors = new List<ExecutorSnapshot>(_executors.Count);
             foreach (JobExecutor executor in _executors)
             {
-                WorkItem[] running = [.. executor.InFlight.Values.OrderBy(i => i.SendSequence).Take(executor.Capacity)];
+                WorkItem[] running = [.. executor.InFlight.Values.Where(i => i.State == WorkState.Running).OrderBy(i => i.SendSequence)];
                 executors.Add(new ExecutorSnapshot(
                     executor,
                     executor.Node,
@@ -39,7 +48,8 @@ internal sealed partial class Scheduler
                     (executor as LocalWorker)?.ProcessId ?? 0,
                     executor.Capacity,
                     executor.InFlight.Count,
-                    running));
+                    running,
+                    (executor as RemoteNode)?.Load));
             }
 
             return new SchedulerSnapshot(_queue.Count, executors);

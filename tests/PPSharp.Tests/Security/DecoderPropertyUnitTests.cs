@@ -131,6 +131,22 @@ public sealed class DecoderPropertyUnitTests(Xunit.Abstractions.ITestOutputHelpe
     }
 
     [Fact]
+    public void NodeLoads_RandomOrMutated_AreReadOrRefused_WithinTheirBound()
+    {
+        var load = new Messages.NodeLoad(987_654_321, 3, [new Messages.WorkerLoad(1234, 90_000_000, 55_000_000, true), new Messages.WorkerLoad(1240, 80_000_000, 0, false)]);
+        byte[] valid = FrameProtectionUnitTests.Payload(load).ToArray();
+        Sample(Gen.OneOf(AnyBytes, Mutations(valid)), bytes =>
+        {
+            RefusesOrReads(() =>
+            {
+                Messages.NodeLoad read = Messages.NodeLoad.Read(new ReadOnlySequence<byte>(bytes));
+                Assert.InRange(read.Workers.Count, 0, Math.Min(read.WorkerCount, Messages.NodeLoad.MaxWorkers));
+                Assert.All(read.Workers, w => Assert.True(w.ProcessId > 0 && w.ResidentBytes >= 0 && w.CpuTicks >= 0));
+            });
+        });
+    }
+
+    [Fact]
     public void FunctionDefinitions_Random_AreReadOrRefused()
     {
         Sample(AnyBytes, bytes => RefusesOrReads(() => FunctionDescription.Read(new ReadOnlySequence<byte>(bytes))));

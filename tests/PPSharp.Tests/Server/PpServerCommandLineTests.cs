@@ -123,7 +123,7 @@ public sealed class PpServerCommandLineTests : IDisposable
         { "general", "workers", "many" },
         { "general", "debug", "maybe" },
         { "general", "restart", "sometimes" },
-        { "general", "proto", "5" },
+        { "general", "proto", $"{PPSharp.Protocol.Messages.ProtocolVersion + 1}" }, // a version this node does not speak
         { "network", "timeout", "later" },
         { "network", "socket_timeout", "-3" },
         { "network", "interface", "not a host!" },
