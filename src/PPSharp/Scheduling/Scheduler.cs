@@ -619,7 +619,7 @@ internal sealed partial class Scheduler
 
         // Jobs not known to be short are acknowledged when they start, so a crash is blamed on the right one and a
         // time limit can be watched from here too; short ones are not, to keep their overhead minimal.
-        item.AcknowledgeStart = !item.Function.IsShort || item.Settings.TimeoutMilliseconds > 0;
+        item.AcknowledgeStart = item.MustAcknowledge || !item.Function.IsShort || item.Settings.TimeoutMilliseconds > 0;
         executor.InFlight.Add(item.Id, item);
         if (item.Initializer is { } initializer && !executor.ForwardsInitializer)
         {

@@ -43,6 +43,12 @@ internal abstract class WorkItem(long id, FunctionDefinition function, ReadOnlyM
     /// <summary>Whether its RunJob asked the worker to acknowledge the start.</summary>
     internal bool AcknowledgeStart { get; set; }
 
+    /// <summary>
+    /// Its worker died while it was the oldest job there, unacknowledged (short jobs are not): whether it had started
+    /// is unknown, so it runs again, acknowledged from now on.
+    /// </summary>
+    internal bool MustAcknowledge { get; set; }
+
     /// <summary>A RevokeJob is on its way to its executor: it may come back to run elsewhere.</summary>
     internal bool Revoking { get; set; }
 

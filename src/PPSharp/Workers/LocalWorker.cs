@@ -293,10 +293,18 @@ internal sealed class LocalWorker : JobExecutor
         long started = Interlocked.Read(ref _startedJob);
         _scheduler.RemoveExecutor(this, held =>
         {
-            // The job it acknowledged starting; or, for short jobs that are not acknowledged, the oldest one sent.
-            WorkItem? running = held.FirstOrDefault(i => i.Id == started) ?? (held.Count > 0 && !held[0].AcknowledgeStart ? held[0] : null);
+            // The job it acknowledged starting. A short job is not acknowledged (its round trip would cost as much as
+            // the job), so the oldest one sent may or may not have started: it is not blamed but run again, this time
+            // acknowledged, so that a job that does crash its worker is then blamed for certain, and one that had not
+            // started does not fail.
+            WorkItem? running = held.FirstOrDefault(i => i.Id == started);
             if (running is null)
             {
+                if (held.Count > 0 && !held[0].AcknowledgeStart)
+                {
+                    held[0].MustAcknowledge = true;
+                }
+
                 return null;
             }
 
