@@ -4,6 +4,7 @@
 //   dotnet run -c Release --project bench/PPSharp.Bench -- micro [BenchmarkDotNet options]   the micro-benchmarks
 //   dotnet run -c Release --project bench/PPSharp.Bench -- scaling [--quick]   W = 1 … cores + 1 workers, local and on a node
 //   dotnet run -c Release --project bench/PPSharp.Bench -- nodes [--count N]   one client, N ppserver nodes: per-node cost
+//   dotnet run -c Release --project bench/PPSharp.Bench -- soak [--jobs N] [--kill-every S]   a million jobs while workers are killed
 // The "echo" mode is internal: the suite starts this program as the other end of its raw transport ping-pong.
 using BenchmarkDotNet.Running;
 using PPSharp.Bench.Suite;
@@ -30,6 +31,11 @@ internal static class Program
             return ManyNodes.Run(args[1..]);
         }
 
+        if (args.Length > 0 && args[0] == Soak.Mode)
+        {
+            return Soak.Run(args[1..]);
+        }
+
         if (args.Length > 0 && args[0] == RawTransport.EchoMode)
         {
             return RawTransport.RunEcho(args[1..]);
@@ -37,7 +43,7 @@ internal static class Program
 
         if (args.Length > 0 && args[0] is "-h" or "--help")
         {
-            Console.WriteLine("usage: PPSharp.Bench [suite] [--json PATH] [--quick]   |   PPSharp.Bench scaling [--quick]   |   PPSharp.Bench micro [BenchmarkDotNet options]   |   PPSharp.Bench nodes [--count N]");
+            Console.WriteLine("usage: PPSharp.Bench [suite] [--json PATH] [--quick]   |   PPSharp.Bench scaling [--quick]   |   PPSharp.Bench micro [BenchmarkDotNet options]   |   PPSharp.Bench nodes [--count N]   |   PPSharp.Bench soak [--jobs N] [--kill-every S] (soak --help for more)");
             return 0;
         }
 

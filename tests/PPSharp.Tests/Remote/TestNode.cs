@@ -15,18 +15,22 @@ public sealed class TestNode : IDisposable
     /// <summary>Set in a node's environment (and so in its workers'), never in the test process: lets a job know it runs on a node.</summary>
     public const string OnNodeVariable = "PPSHARP_TEST_ON_NODE";
 
-    private TestNode(PpServerProcess process, int port)
+    private TestNode(PpServerProcess process, string host, int port)
     {
         Process = process;
+        Host = host;
         Port = port;
     }
 
     public PpServerProcess Process { get; }
 
+    /// <summary>The address the node listens on: 127.0.0.1 unless it was started elsewhere (in a network namespace).</summary>
+    public string Host { get; }
+
     public int Port { get; }
 
     /// <summary>The node's name as a client lists it, and as <c>Job.Node</c> and the statistics name it.</summary>
-    public string Address => $"127.0.0.1:{Port}";
+    public string Address => $"{Host}:{Port}";
 
     public int Pid => Process.Pid;
 
@@ -37,9 +41,12 @@ public sealed class TestNode : IDisposable
     /// <param name="port">0 for any free port, or a port the test reserved.</param>
     /// <param name="debug">Run with <c>-d</c>, so Information lines ("Received assembly", "Client connected") are logged.</param>
     /// <param name="markWorkers">Set <see cref="OnNodeVariable"/> in the node's environment.</param>
-    public static async Task<TestNode> StartAsync(string secret, string cacheHome, int workers = 1, int port = 0, bool debug = false, bool markWorkers = false, IEnumerable<string>? extraArguments = null)
+    /// <param name="extraArguments">More ppserver arguments, after the others.</param>
+    /// <param name="host">The address to listen on (<c>-i</c>): 127.0.0.1, or a test network namespace's own address.</param>
+    /// <param name="launcher">A command that execs ppserver in place, such as <see cref="NetworkNamespace.Exec"/>; null to start it directly.</param>
+    public static async Task<TestNode> StartAsync(string secret, string cacheHome, int workers = 1, int port = 0, bool debug = false, bool markWorkers = false, IEnumerable<string>? extraArguments = null, string host = "127.0.0.1", IReadOnlyList<string>? launcher = null)
     {
-        List<string> args = ["-p", port.ToString(CultureInfo.InvariantCulture), "-i", "127.0.0.1", "-w", workers.ToString(CultureInfo.InvariantCulture), "-s", secret, .. extraArguments ?? []];
+        List<string> args = ["-p", port.ToString(CultureInfo.InvariantCulture), "-i", host, "-w", workers.ToString(CultureInfo.InvariantCulture), "-s", secret, .. extraArguments ?? []];
         if (debug)
         {
             args.Add("-d");
@@ -51,12 +58,12 @@ public sealed class TestNode : IDisposable
             environment[OnNodeVariable] = "1";
         }
 
-        PpServerProcess process = PpServerProcess.Start(args, environment);
+        PpServerProcess process = PpServerProcess.Start(args, environment, launcher);
         try
         {
-            int listening = await process.WaitForListeningAsync();
+            int listening = host == "127.0.0.1" ? await process.WaitForListeningAsync() : await process.WaitForListeningOnAsync(host);
             Assert.True(port == 0 || port == listening, $"ppserver was asked for port {port} and listens on {listening}");
-            return new TestNode(process, listening);
+            return new TestNode(process, host, listening);
         }
         catch
         {

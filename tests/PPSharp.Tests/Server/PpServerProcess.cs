@@ -68,6 +68,9 @@ public sealed partial class PpServerProcess : IDisposable
     [GeneratedRegex(@"^ppserver listening on 127\.0\.0\.1:(?<port>\d+) with (?<workers>\d+) workers$")]
     private static partial Regex ListeningLine();
 
+    [GeneratedRegex(@"^ppserver listening on (?<host>\S+):(?<port>\d+) with (?<workers>\d+) workers$")]
+    private static partial Regex ListeningLineAnyHost();
+
     /// <summary>The ppserver.dll the test project built (recorded in this assembly's metadata).</summary>
     public static string DllPath()
     {
@@ -81,16 +84,29 @@ public sealed partial class PpServerProcess : IDisposable
     /// <summary>
     /// Starts <c>ppserver</c> with these arguments. PPSHARP_SECRET is removed from its environment unless
     /// <paramref name="environment"/> sets it, so the machine's environment cannot change a test's outcome.
+    /// <paramref name="launcher"/>, if given, is a command that execs the rest of its command line in place (such as
+    /// <c>ip netns exec NAME</c>), so the process started is still ppserver itself, with the same pid.
     /// </summary>
-    public static PpServerProcess Start(IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null)
+    public static PpServerProcess Start(IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null, IReadOnlyList<string>? launcher = null)
     {
-        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
+        string dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet";
+        var start = new ProcessStartInfo(launcher is { Count: > 0 } ? launcher[0] : dotnet)
         {
             RedirectStandardInput = false,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        if (launcher is { Count: > 0 })
+        {
+            foreach (string arg in launcher.Skip(1))
+            {
+                start.ArgumentList.Add(arg);
+            }
+
+            start.ArgumentList.Add(dotnet);
+        }
+
         start.ArgumentList.Add(DllPath());
         foreach (string arg in args)
         {
@@ -119,6 +135,13 @@ public sealed partial class PpServerProcess : IDisposable
     {
         string line = await ReadLineAsync(_stdout, l => ListeningLine().IsMatch(l), "the 'ppserver listening on' line");
         return int.Parse(ListeningLine().Match(line).Groups["port"].Value, CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>Reads standard output up to the "listening on" line for <paramref name="host"/> and returns the port it names.</summary>
+    public async Task<int> WaitForListeningOnAsync(string host)
+    {
+        string line = await ReadLineAsync(_stdout, l => ListeningLineAnyHost().Match(l) is { Success: true } m && m.Groups["host"].Value == host, $"the 'ppserver listening on {host}:...' line");
+        return int.Parse(ListeningLineAnyHost().Match(line).Groups["port"].Value, CultureInfo.InvariantCulture);
     }
 
     /// <summary>Reads standard output up to a line that matches, and returns it.</summary>

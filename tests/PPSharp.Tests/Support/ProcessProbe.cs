@@ -80,6 +80,21 @@ public static class ProcessProbe
         }
     }
 
+    /// <summary>The parent's pid of a live process, from /proc; null if it is gone (or not on Linux).</summary>
+    public static int? ParentOf(int pid)
+    {
+        try
+        {
+            string stat = File.ReadAllText($"/proc/{pid}/stat");
+            string[] after = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            return int.Parse(after[1], System.Globalization.CultureInfo.InvariantCulture);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException or ArgumentOutOfRangeException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>Kills, by pid, a process that a test caused to exist and that should be gone (clean-up after a failure).</summary>
     public static void KillIfAlive(int pid)
     {
