@@ -176,7 +176,7 @@ internal sealed record SoakReport
     public override string ToString() => string.Create(CultureInfo.InvariantCulture,
         $"""
         {Jobs:N0} jobs: {Succeeded:N0} succeeded, {Failed:N0} failed; {Killed.Count} local workers killed ({KillsSkipped} kill rounds found none before the end)
-        failed jobs, each on a different killed worker: {FailedOnKilledWorker} running there, {FailedBeforeStarting} sent there and not yet begun (blamed as its running job)
+        failed jobs, each on a different killed worker: {FailedOnKilledWorker} running there, {FailedBeforeStarting} started there but killed before reaching the function
         where: {string.Join(", ", ByPlace.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"{p.Key} {p.Value:N0}"))}
         main phase: {Jobs - WarmupJobs:N0} jobs in {Elapsed.TotalSeconds:F1} s ({(Jobs - WarmupJobs) / Math.Max(Elapsed.TotalSeconds, 1e-9):N0} jobs/s, kills included)
         after warm-up: {Warm}
@@ -670,8 +670,9 @@ internal static partial class SoakRun
 
             // Every failure: the job a local worker held when it was killed (SIGKILL, by this run), at most one per kill.
             // The worker is named twice: by the error ("The worker process PID running job ..."), and by the job's slot if
-            // the job had reached its function (a short job does not acknowledge its start, so the oldest job sent to a
-            // killed worker is the one blamed: it may not have begun).
+            // the job had reached its function. Only a job the worker said it started is blamed (an unacknowledged short
+            // job runs again, acknowledged); its slot can still be empty if the kill came between the start and the
+            // function's first line.
             var killedSet = killed.ToHashSet();
             var blamed = new HashSet<int>();
             int onKilled = 0, beforeStarting = 0;
