@@ -5,6 +5,7 @@
 //   dotnet run -c Release --project bench/PPSharp.Bench -- scaling [--quick]   W = 1 … cores + 1 workers, local and on a node
 //   dotnet run -c Release --project bench/PPSharp.Bench -- nodes [--count N]   one client, N ppserver nodes: per-node cost
 //   dotnet run -c Release --project bench/PPSharp.Bench -- soak [--jobs N] [--kill-every S]   a million jobs while workers are killed
+//   dotnet run -c Release --project bench/PPSharp.Bench -- tls [--quick]   remote workloads, plain and over TLS, alternated
 // The "echo" mode is internal: the suite starts this program as the other end of its raw transport ping-pong.
 using BenchmarkDotNet.Running;
 using PPSharp.Bench.Suite;
@@ -36,6 +37,11 @@ internal static class Program
             return Soak.Run(args[1..]);
         }
 
+        if (args.Length > 0 && args[0] == TlsCost.Mode)
+        {
+            return TlsCost.Run(args[1..]);
+        }
+
         if (args.Length > 0 && args[0] == RawTransport.EchoMode)
         {
             return RawTransport.RunEcho(args[1..]);
@@ -43,7 +49,7 @@ internal static class Program
 
         if (args.Length > 0 && args[0] is "-h" or "--help")
         {
-            Console.WriteLine("usage: PPSharp.Bench [suite] [--json PATH] [--quick]   |   PPSharp.Bench scaling [--quick]   |   PPSharp.Bench micro [BenchmarkDotNet options]   |   PPSharp.Bench nodes [--count N]   |   PPSharp.Bench soak [--jobs N] [--kill-every S] (soak --help for more)");
+            Console.WriteLine("usage: PPSharp.Bench [suite] [--json PATH] [--quick]   |   PPSharp.Bench scaling [--quick]   |   PPSharp.Bench micro [BenchmarkDotNet options]   |   PPSharp.Bench nodes [--count N]   |   PPSharp.Bench soak [--jobs N] [--kill-every S] (soak --help for more)   |   PPSharp.Bench tls [--quick]");
             return 0;
         }
 

@@ -45,7 +45,7 @@ internal sealed partial class PpServer : IDisposable
     }
 
     /// <summary>Starts a node with a fresh random secret, or with <paramref name="secret"/> (nodes a client shares).</summary>
-    public static PpServer Start(int workers, string? secret = null)
+    public static PpServer Start(int workers, string? secret = null, IEnumerable<string>? extraArguments = null)
     {
         secret ??= Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
         string cache = Directory.CreateTempSubdirectory("ppsharp-bench-cache-").FullName;
@@ -55,7 +55,7 @@ internal sealed partial class PpServer : IDisposable
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
-        foreach (string arg in (string[])[DllPath(), "-p", "0", "-i", "127.0.0.1", "-w", workers.ToString(System.Globalization.CultureInfo.InvariantCulture), "-s", secret])
+        foreach (string arg in (string[])[DllPath(), "-p", "0", "-i", "127.0.0.1", "-w", workers.ToString(System.Globalization.CultureInfo.InvariantCulture), "-s", secret, .. extraArguments ?? []])
         {
             start.ArgumentList.Add(arg);
         }
