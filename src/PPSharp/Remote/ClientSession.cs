@@ -166,6 +166,7 @@ internal sealed class ClientSession : IJobOwner
             Log.ClientDisconnected(_node.Logger, _peer);
         }
 
+        _pausedForResults = false; // its results will never drain now: let its queued jobs be cleared out of the queue
         _node.OnClosed(this);
     }
 

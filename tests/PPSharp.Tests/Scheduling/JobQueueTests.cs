@@ -87,4 +87,32 @@ public sealed class JobQueueTests
         Assert.Equal(2, queue.Count);
         Assert.Equal([1, 3], Drain(queue));
     }
+
+    private sealed class Owner : IJobOwner
+    {
+        public bool HoldsBack { get; set; }
+    }
+
+    [Fact]
+    public void AnOwnerThatHoldsBack_LosesItsTurns_UntilItLetsGo_AndRemoveAllStillTakesItsJobs()
+    {
+        var queue = new JobQueue();
+        var slow = new Owner { HoldsBack = true };
+        var other = new Owner();
+        queue.AddLast(new Item(1, slow));
+        queue.AddLast(new Item(2, other));
+        queue.AddLast(new Item(3, slow));
+        queue.AddLast(new Item(4, other));
+
+        Assert.Equal([2, 4], Drain(queue));
+        Assert.Equal(2, queue.Count);
+        slow.HoldsBack = false;
+        Assert.Equal([1, 3], Drain(queue));
+
+        queue.AddLast(new Item(5, slow));
+        slow.HoldsBack = true;
+        Assert.False(queue.TryPeek(out _));
+        Assert.Equal([5], queue.RemoveAll().Select(item => item.Id));
+        Assert.Equal(0, queue.Count);
+    }
 }
