@@ -23,12 +23,18 @@ internal sealed class NodeHealth
         }
     }
 
-    /// <summary>Records a refusal; returns true if it is new (the state or the reason changed).</summary>
-    public bool Refuse(string reason)
+    /// <summary>
+    /// Records a refusal; if it is new (the state or the reason changed), calls <paramref name="whenNew"/> (to log it)
+    /// before <see cref="Refused"/> is raised, so the warning is out before any job fails for it.
+    /// </summary>
+    public void Refuse(string reason, Action whenNew)
     {
-        bool changed = Record(NodeConnectionState.Refused, reason);
+        if (Record(NodeConnectionState.Refused, reason))
+        {
+            whenNew();
+        }
+
         Refused?.Invoke();
-        return changed;
     }
 
     /// <summary>Records that the node could not be reached or was lost; returns true if that is new (the state or the reason changed).</summary>

@@ -183,11 +183,7 @@ internal sealed class RemoteNode : JobExecutor, IAsyncDisposable
                 await ssl.DisposeAsync().ConfigureAwait(false);
                 client.Dispose();
                 string why = $"the TLS handshake failed ({ex.Message}); is the node started with --tls-cert, and is its certificate trusted here (JobServerOptions.Tls)?";
-                if (Health.Refuse(why))
-                {
-                    Log.NodeRefused(_logger, Node, why);
-                }
-
+                Health.Refuse(why, () => Log.NodeRefused(_logger, Node, why));
                 return why;
             }
 
@@ -210,9 +206,9 @@ internal sealed class RemoteNode : JobExecutor, IAsyncDisposable
                 {
                     NoteUnreachable(why);
                 }
-                else if (Health.Refuse(why))
+                else
                 {
-                    Log.NodeRefused(_logger, Node, why); // once per new reason, not at every retry
+                    Health.Refuse(why, () => Log.NodeRefused(_logger, Node, why)); // logged once per new reason, not at every retry
                 }
 
                 return why;
