@@ -59,8 +59,13 @@ public sealed class DashboardBrowserTests
                 && d.FindElements(By.CssSelector("#workers tr.worker td:nth-child(4)")).All(c => c.Text == "1"),
             "both workers busy with their jobs, each with one sent ahead");
         string[] runningIds = [.. listed.Where(j => j.State == JobState.Running).Select(j => $"#{j.Id} ")];
-        string runningCells = string.Join(" | ", browser.Driver.FindElements(By.CssSelector("#workers td.running")).Select(c => c.Text));
-        Assert.All(runningIds, id => Assert.Contains(id, runningCells, StringComparison.Ordinal));
+        browser.WaitUntil( // read inside a wait: the live page may replace a cell while it is read
+            d =>
+            {
+                string runningCells = string.Join(" | ", d.FindElements(By.CssSelector("#workers td.running")).Select(c => c.Text));
+                return runningIds.All(id => runningCells.Contains(id, StringComparison.Ordinal));
+            },
+            $"the running jobs {string.Join(", ", runningIds)} on their workers");
 
         Directory.CreateDirectory(Path.GetDirectoryName(ScreenshotPath)!);
         browser.Driver.GetScreenshot().SaveAsFile(ScreenshotPath);

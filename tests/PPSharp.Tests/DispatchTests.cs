@@ -99,6 +99,16 @@ public sealed class DispatchTests : IDisposable
     public async Task UnevenJobs_AllFinish_OnBothWorkers()
     {
         using var server = new JobServer(2);
+        using (var gate = new JobGate())
+        {
+            // Both workers up first: otherwise the first to start could finish all forty before the second is ready.
+            Job<int>[] warm = [server.Submit(WaitAtGate, gate.Port), server.Submit(WaitAtGate, gate.Port)];
+            await gate.NextArrivalAsync();
+            await gate.NextArrivalAsync();
+            gate.Open();
+            await warm.AllWithin();
+        }
+
         var jobs = Enumerable.Range(0, 40).Select(i => server.Submit(SpinThenPid, i % 7)).ToList();
         int[] pids = await jobs.AllWithin();
         Assert.Equal(2, pids.Distinct().Count());
