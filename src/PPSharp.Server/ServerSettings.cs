@@ -50,6 +50,9 @@ internal sealed record ServerSettings
     /// <summary>Where <see cref="Secret"/> came from, for the log (never the secret itself).</summary>
     public string? SecretOrigin { get; init; }
 
+    /// <summary>The salt the secret is stretched with (<c>--salt</c>); null for a fresh one at each start.</summary>
+    public byte[]? Salt { get; init; }
+
     public TimeSpan? IdleTimeout { get; init; }
 
     public TimeSpan? SocketTimeout { get; init; }
@@ -98,6 +101,7 @@ internal sealed record ServerSettings
             Port = Port,
             Workers = Workers,
             Secret = Secret,
+            Salt = Salt,
             Restart = Restart,
             IdleTimeout = IdleTimeout,
             AutoDiscovery = AutoDiscovery,

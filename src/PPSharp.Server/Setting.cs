@@ -67,6 +67,8 @@ internal sealed class Setting
         "number of workers to start (default: the number of processors)");
     public static readonly Setting Secret = new('s', "secret", "secret", "general", "secret",
         "secret for authentication (else $" + ServerSettings.SecretEnvironmentVariable + ", else the config file)");
+    public static readonly Setting Salt = new(null, "salt", "hex", "general", "salt",
+        "the salt the secret is stretched with, " + (Remote.SecretKey.SaltSize * 2) + " hex digits; not secret. Give every node of a cluster the same one and a client derives its key once, not once per node (default: fresh at each start)");
     public static readonly Setting Timeout = new('t', "timeout", "seconds", "network", "timeout",
         "exit when no client has been connected for this many seconds");
     public static readonly Setting SocketTimeout = new('k', "socket-timeout", "seconds", "network", "socket_timeout",
@@ -103,7 +105,7 @@ internal sealed class Setting
 
     public static IReadOnlyList<Setting> All { get; } =
     [
-        Debug, LogFormat, AutoDiscovery, Restart, Proto, Config, Interface, Broadcast, Port, Workers, Secret, Timeout,
+        Debug, LogFormat, AutoDiscovery, Restart, Proto, Config, Interface, Broadcast, Port, Workers, Secret, Salt, Timeout,
         SocketTimeout, PidFile, MetricsPort, MetricsInterface, CacheSize, AddressFile, MaxMessageSize, MaxOutput,
         MaxConnections, MaxQueuedJobs, MaxJobsPerWorker, TlsCert, TlsKey,
     ];

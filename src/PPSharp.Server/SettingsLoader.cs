@@ -67,6 +67,7 @@ internal static class SettingsLoader
             Workers = workers ?? JobServer.DetectNcpus(),
             Secret = secret,
             SecretOrigin = secretOrigin,
+            Salt = Given(Setting.Salt) is { } salt ? ParseSalt(salt) : null,
             IdleTimeout = Given(Setting.Timeout) is { } t ? ParseSeconds(t) : null,
             SocketTimeout = Given(Setting.SocketTimeout) is { } k ? ParseSeconds(k) : null,
             PidFile = Given(Setting.PidFile) is { } pid ? FullPath(pid) : null,
@@ -107,6 +108,18 @@ internal static class SettingsLoader
         {
             throw new SettingsException($"cannot load the TLS certificate {path} ({cert.Origin}): {ex.Message}", ex);
         }
+    }
+
+    /// <summary>A salt: exactly <see cref="PPSharp.Remote.SecretKey.SaltSize"/> bytes, in hex.</summary>
+    private static byte[] ParseSalt(RawValue value)
+    {
+        const int Digits = PPSharp.Remote.SecretKey.SaltSize * 2;
+        if (value.Text.Length == Digits && value.Text.All(char.IsAsciiHexDigit))
+        {
+            return Convert.FromHexString(value.Text);
+        }
+
+        throw Bad(value, $"expected {Digits} hex digits (for example from: openssl rand -hex {PPSharp.Remote.SecretKey.SaltSize})");
     }
 
     /// <summary>MiB as bytes for a message size: 2048 MiB is the most one .NET array can hold, 2 GiB less one byte.</summary>

@@ -13,7 +13,15 @@ internal static class JobScript
     /// <summary>The environment variable the node reads its secret from; it is filled from a file, never given as an argument.</summary>
     public const string SecretVariable = "PPSHARP_SECRET";
 
-    public static string Build(SlurmClusterOptions options, string jobName, ClusterFiles files, string ppserverCommand)
+    /// <param name="options">The cluster's options.</param>
+    /// <param name="jobName">The Slurm job name every job of the cluster carries.</param>
+    /// <param name="files">The cluster's directory on the shared file system.</param>
+    /// <param name="ppserverCommand">How to start ppserver on a compute host.</param>
+    /// <param name="salt">
+    /// The cluster's salt, shared by all its nodes so that the client stretches the secret once for the cluster, not
+    /// once per node; not secret (every node's hello carries it), so it may be on the command line.
+    /// </param>
+    public static string Build(SlurmClusterOptions options, string jobName, ClusterFiles files, string ppserverCommand, byte[] salt)
     {
         var script = new StringBuilder();
         script.Append("#!/bin/bash\n");
@@ -48,7 +56,7 @@ internal static class JobScript
         script.Append("set -eu\n");
         script.Append(CultureInfo.InvariantCulture, $"{SecretVariable}=\"$(cat {Quote(files.Secret)})\"\n");
         script.Append(CultureInfo.InvariantCulture, $"export {SecretVariable}\n");
-        script.Append(CultureInfo.InvariantCulture, $"exec {ppserverCommand} -p 0 -w {options.CpusPerJob.ToString(CultureInfo.InvariantCulture)}");
+        script.Append(CultureInfo.InvariantCulture, $"exec {ppserverCommand} -p 0 -w {options.CpusPerJob.ToString(CultureInfo.InvariantCulture)} --salt {Convert.ToHexStringLower(salt)}");
         if (options.Interface is not null)
         {
             script.Append(CultureInfo.InvariantCulture, $" -i {Quote(options.Interface)}");

@@ -98,7 +98,7 @@ public sealed class SlurmCluster : IAsyncDisposable
         string workDirectory = options.WorkDirectory
             ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".ppsharp", "slurm");
         var files = new ClusterFiles(Path.Combine(Path.GetFullPath(workDirectory), jobName));
-        string script = Slurm.JobScript.Build(options, jobName, files, options.PpServerCommand ?? DefaultPpServerCommand());
+        string script = Slurm.JobScript.Build(options, jobName, files, options.PpServerCommand ?? DefaultPpServerCommand(), RandomNumberGenerator.GetBytes(16));
 
         CreateFiles(files, secret, script);
         var cluster = new SlurmCluster(options, jobName, files, secret, script);

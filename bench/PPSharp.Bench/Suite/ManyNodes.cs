@@ -31,13 +31,14 @@ internal static class ManyNodes
         }
 
         string secret = Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
+        string salt = Convert.ToHexString(RandomNumberGenerator.GetBytes(16)); // one per cluster, as SlurmCluster gives its nodes
         var nodes = new List<PpServer>();
         try
         {
             var clock = Stopwatch.StartNew();
             foreach (int[] batch in Enumerable.Range(0, count).Chunk(5))
             {
-                nodes.AddRange(batch.AsParallel().Select(_ => PpServer.Start(workers: 1, secret)));
+                nodes.AddRange(batch.AsParallel().Select(_ => PpServer.Start(workers: 1, secret, ["--salt", salt])));
             }
 
             TimeSpan started = clock.Elapsed;

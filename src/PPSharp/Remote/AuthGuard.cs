@@ -37,15 +37,18 @@ internal sealed class AuthGuard : IDisposable
     private readonly HashSet<IPAddress> _suppressedFrom = [];
     private string? _lastSuppressed;
 
-    public AuthGuard(string secret, ILogger logger)
+    /// <param name="secret">The shared secret.</param>
+    /// <param name="salt">The salt to stretch it with (<see cref="NodeHostOptions.Salt"/>); null draws a fresh one.</param>
+    /// <param name="logger">Where failed handshakes are logged.</param>
+    public AuthGuard(string secret, byte[]? salt, ILogger logger)
     {
         _logger = logger;
-        Salt = SecretKey.NewSalt();
-        Key = Task.Run(() => SecretKey.Derive(secret, Salt));
+        Salt = salt ?? SecretKey.NewSalt();
+        Key = SecretKey.DeriveAsync(secret, Salt);
         _summaryTimer = new Timer(_ => FlushSummary(), null, Timeout.Infinite, Timeout.Infinite);
     }
 
-    /// <summary>This node's salt, sent in its hello: fresh each time the node starts.</summary>
+    /// <summary>This node's salt, sent in its hello: fresh each time the node starts, unless the node was given one.</summary>
     public byte[] Salt { get; }
 
     /// <summary>The derived secret (<see cref="SecretKey"/>), ready shortly after the node starts.</summary>

@@ -44,7 +44,7 @@ internal sealed class NodeHost : IAsyncDisposable
         _scheduler = new Scheduler(_statistics, options.CancelGracePeriod);
         Load = new NodeLoadSampler(_scheduler);
         Cache = new AssemblyCache(options.CacheDirectory, options.CacheSizeLimit, _logger, HashesInUse);
-        Guard = new AuthGuard(options.Secret ?? string.Empty, _logger);
+        Guard = new AuthGuard(options.Secret ?? string.Empty, options.Salt, _logger);
     }
 
     /// <summary>Where the node listens, once started (the real port when <see cref="NodeHostOptions.Port"/> was 0).</summary>

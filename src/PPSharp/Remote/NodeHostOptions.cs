@@ -27,6 +27,19 @@ internal sealed class NodeHostOptions
     /// <summary>The shared secret clients must prove they know (<c>-s</c>); null means none (loopback only).</summary>
     public string? Secret { get; set; }
 
+    /// <summary>
+    /// The salt the secret is stretched with (<c>--salt</c>), <see cref="SecretKey.SaltSize"/> bytes; null draws a fresh
+    /// one at each start. Not secret (every node's hello carries it): give the nodes of one cluster the same salt and a
+    /// client derives its key once for all of them instead of once per node (<see cref="SecretKey"/>).
+    /// </summary>
+    public byte[]? Salt
+    {
+        get;
+        set => field = value is null || value.Length == SecretKey.SaltSize
+            ? value
+            : throw new ArgumentException($"a node's salt has {SecretKey.SaltSize} bytes, not {value.Length}.", nameof(value));
+    }
+
     /// <summary>Restart the worker after each job (<c>-r</c>).</summary>
     public bool Restart { get; set; }
 

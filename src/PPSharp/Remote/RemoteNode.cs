@@ -276,7 +276,7 @@ internal sealed class RemoteNode : JobExecutor, IAsyncDisposable
 
                 if (_connection is { } connection && salt is not null)
                 {
-                    _ = Task.Run(() => Prove(connection, session, salt)); // The key derivation is slow on purpose: off the read loop.
+                    _ = ProveAsync(connection, session, salt); // The key derivation is slow on purpose: off the read loop.
                 }
 
                 break;
@@ -330,11 +330,11 @@ internal sealed class RemoteNode : JobExecutor, IAsyncDisposable
     /// The client's half of <see cref="Handshake"/>: proves first, with the key derived from the secret and the node's
     /// salt, then seals everything it sends after the proof. It sends nothing more until the node has proved itself.
     /// </summary>
-    private void Prove(FrameConnection connection, ConnectionState session, byte[] salt)
+    private async Task ProveAsync(FrameConnection connection, ConnectionState session, byte[] salt)
     {
         try
         {
-            byte[] key = SecretKey.Derive(_secret, salt);
+            byte[] key = await SecretKey.DeriveAsync(_secret, salt).ConfigureAwait(false);
             (byte[] toNode, byte[] fromNode) = Handshake.SessionKeys(key, session.ClientNonce, session.NodeNonce!);
             session.FromNode = fromNode;
             session.Key = key; // Set before the proof goes: the node's answer can only follow it.

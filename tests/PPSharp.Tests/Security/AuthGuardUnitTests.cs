@@ -14,7 +14,7 @@ public sealed class AuthGuardUnitTests
     {
         var log = new CapturingLoggerProvider();
         ILoggerFactory factory = LoggerFactory.Create(b => b.AddProvider(log));
-        return (new AuthGuard("secret", factory.CreateLogger("test")), log, factory);
+        return (new AuthGuard("secret", salt: null, factory.CreateLogger("test")), log, factory);
     }
 
     [Fact]

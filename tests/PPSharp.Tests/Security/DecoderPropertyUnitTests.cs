@@ -105,9 +105,9 @@ public sealed class DecoderPropertyUnitTests(Xunit.Abstractions.ITestOutputHelpe
     }
 
     [Fact]
-    public void Proofs_RandomOrMutated_NeverCheck()
+    public async Task Proofs_RandomOrMutated_NeverCheck()
     {
-        byte[] key = SecretKey.Derive("property", new byte[SecretKey.SaltSize]);
+        byte[] key = await SecretKey.DeriveAsync("property", new byte[SecretKey.SaltSize]);
         byte[] clientNonce = Handshake.NewNonce(), nodeNonce = Handshake.NewNonce();
         byte[] valid = FrameProtectionUnitTests.Payload(Handshake.Proof(key, Handshake.ClientRole, clientNonce, nodeNonce)).ToArray();
         Sample(Gen.OneOf(AnyBytes, Mutations(valid)), bytes =>

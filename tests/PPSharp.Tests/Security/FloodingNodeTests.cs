@@ -53,7 +53,7 @@ public sealed class FloodingNodeTests
         using Socket socket = await listener.AcceptSocketAsync().WaitAsync(Bounds.Hang);
         byte[] salt = SecretKey.NewSalt();
         byte[] nodeNonce = Handshake.NewNonce();
-        byte[] key = SecretKey.Derive(secret, salt);
+        byte[] key = await SecretKey.DeriveAsync(secret, salt);
         var frames = System.Threading.Channels.Channel.CreateUnbounded<(MessageType Type, byte[] Payload)>();
         FrameConnection? connection = null;
         connection = new FrameConnection(new NetworkStream(socket, ownsSocket: false), int.MaxValue, (type, payload) =>

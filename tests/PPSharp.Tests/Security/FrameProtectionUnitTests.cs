@@ -135,9 +135,9 @@ public sealed class FrameProtectionUnitTests
     }
 
     [Fact]
-    public void AFrameSealedUnderTheOtherDirectionsKey_FailsToOpen()
+    public async Task AFrameSealedUnderTheOtherDirectionsKey_FailsToOpen()
     {
-        byte[] secret = SecretKey.Derive("a secret", new byte[SecretKey.SaltSize]);
+        byte[] secret = await SecretKey.DeriveAsync("a secret", new byte[SecretKey.SaltSize]);
         byte[] clientNonce = Handshake.NewNonce(), nodeNonce = Handshake.NewNonce();
         (byte[] toNode, byte[] toClient) = Handshake.SessionKeys(secret, clientNonce, nodeNonce);
         List<byte[]> wire = Seal(toClient, new RawFrame(MessageType.JobSucceeded, [6]));
@@ -148,9 +148,9 @@ public sealed class FrameProtectionUnitTests
     }
 
     [Fact]
-    public void SessionKeys_DifferPerConnection_AndAgreeOnBothSides()
+    public async Task SessionKeys_DifferPerConnection_AndAgreeOnBothSides()
     {
-        byte[] secret = SecretKey.Derive("a secret", new byte[SecretKey.SaltSize]);
+        byte[] secret = await SecretKey.DeriveAsync("a secret", new byte[SecretKey.SaltSize]);
         byte[] clientNonce = Handshake.NewNonce(), nodeNonce = Handshake.NewNonce();
 
         (byte[] toNode, byte[] toClient) = Handshake.SessionKeys(secret, clientNonce, nodeNonce);
@@ -162,23 +162,34 @@ public sealed class FrameProtectionUnitTests
     }
 
     [Fact]
-    public void SecretKey_DependsOnTheSalt_AndIsComputedOncePerSalt()
+    public async Task SecretKey_DependsOnTheSalt_AndIsComputedOncePerSalt()
     {
         byte[] salt = SecretKey.NewSalt();
 
-        byte[] first = SecretKey.Derive("sunshine7", salt);
-        byte[] again = SecretKey.Derive("sunshine7", salt);
+        byte[] first = await SecretKey.DeriveAsync("sunshine7", salt);
+        byte[] again = await SecretKey.DeriveAsync("sunshine7", salt);
 
         Assert.Same(first, again); // cached: the slow derivation runs once per process and salt
-        Assert.NotEqual(first, SecretKey.Derive("sunshine7", SecretKey.NewSalt()));
-        Assert.NotEqual(first, SecretKey.Derive("sunshine8", salt));
+        Assert.NotEqual(first, await SecretKey.DeriveAsync("sunshine7", SecretKey.NewSalt()));
+        Assert.NotEqual(first, await SecretKey.DeriveAsync("sunshine8", salt));
     }
 
     [Fact]
-    public void Proofs_CheckOnlyWithTheRightKeyRoleAndNonces()
+    public async Task SecretKey_ManyAskingAtOnceForOneSalt_ShareOneDerivation()
     {
-        byte[] key = SecretKey.Derive("right", new byte[SecretKey.SaltSize]);
-        byte[] wrong = SecretKey.Derive("wrong", new byte[SecretKey.SaltSize]);
+        byte[] salt = SecretKey.NewSalt();
+
+        Task<byte[]>[] asked = [.. Enumerable.Range(0, 16).Select(_ => Task.Run(() => SecretKey.DeriveAsync("shared", salt)))];
+        byte[][] keys = await Task.WhenAll(asked);
+
+        Assert.All(keys, key => Assert.Same(keys[0], key));
+    }
+
+    [Fact]
+    public async Task Proofs_CheckOnlyWithTheRightKeyRoleAndNonces()
+    {
+        byte[] key = await SecretKey.DeriveAsync("right", new byte[SecretKey.SaltSize]);
+        byte[] wrong = await SecretKey.DeriveAsync("wrong", new byte[SecretKey.SaltSize]);
         byte[] clientNonce = Handshake.NewNonce(), nodeNonce = Handshake.NewNonce();
         ReadOnlySequence<byte> proof = Payload(Handshake.Proof(key, Handshake.ClientRole, clientNonce, nodeNonce));
 

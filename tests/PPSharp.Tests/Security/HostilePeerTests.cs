@@ -58,6 +58,34 @@ public sealed class HostilePeerTests : RemoteTestBase
     }
 
     [Fact]
+    public async Task NodesGivenOneSalt_ShowItInTheirHellos_AndOneClientUsesThemAll()
+    {
+        const string Salt = "0123456789abcdef0123456789abcdef";
+        using TestNode first = await StartNodeAsync(extraArguments: ["--salt", Salt]);
+        using TestNode second = await StartNodeAsync(extraArguments: ["--salt", Salt]);
+
+        foreach (TestNode node in new[] { first, second })
+        {
+            using var tcp = new TcpClient();
+            await tcp.ConnectAsync("127.0.0.1", node.Port);
+            NetworkStream stream = tcp.GetStream();
+            await stream.WriteAsync(Frame(MessageType.NodeHello, Handshake.Hello(Handshake.ClientRole, Handshake.NewNonce())));
+            await stream.WriteAsync(Frame(MessageType.AuthProof, Signal.Of(MessageType.AuthProof, (ref MessagePackWriter w) => w.Write(new byte[32]))));
+            List<(MessageType Type, byte[] Payload)> frames = await ReadFramesUntilClosedAsync(stream);
+
+            (_, byte[]? salt) = Handshake.ReadHello(new ReadOnlySequence<byte>(frames[0].Payload), Handshake.NodeRole);
+            Assert.Equal(Convert.FromHexString(Salt), salt);
+        }
+
+        await using var server = new JobServer(0, ppservers: [first.Address, second.Address], secret: Secret);
+        await first.WaitUntilActiveAsync(server);
+        await second.WaitUntilActiveAsync(server);
+        Job<int>[] jobs = [.. Enumerable.Range(0, 4).Select(i => server.Submit((int x) => x * 2, i))];
+        int[] results = await jobs.AllWithin();
+        Assert.Equal([0, 2, 4, 6], results);
+    }
+
+    [Fact]
     public async Task AHelloThatAsksForAProof_GetsOnlyTheNodesHello_AndAWrongProofOnlyAnError()
     {
         using TestNode node = await StartNodeAsync();

@@ -48,7 +48,7 @@ internal sealed class RawNodeClient : IAsyncDisposable
         (MessageType helloType, byte[] hello) = await client.ReceiveAsync();
         Assert.Equal(MessageType.NodeHello, helloType);
         (byte[] nodeNonce, byte[]? salt) = Handshake.ReadHello(new ReadOnlySequence<byte>(hello), Handshake.NodeRole);
-        byte[] key = SecretKey.Derive(secret, salt!);
+        byte[] key = await SecretKey.DeriveAsync(secret, salt!);
         (byte[] toNode, byte[] fromNode) = Handshake.SessionKeys(key, clientNonce, nodeNonce);
         client._pendingOpener = new FrameOpener(fromNode);
         client._connection.Send(Handshake.Proof(key, Handshake.ClientRole, clientNonce, nodeNonce));

@@ -26,7 +26,7 @@ public sealed class PpServerCommandLineTests : IDisposable
             "-n", "--proto", "-c", "--config", "-i", "--interface", "-b", "--broadcast", "-p", "--port",
             "-w", "--workers", "-s", "--secret", "-t", "--timeout", "-k", "--socket-timeout", "-P", "--pid-file",
             "-C", "--cache-size", "--max-message-size", "--max-output", "--max-connections", "--max-queued-jobs",
-            "--max-jobs-per-worker",
+            "--max-jobs-per-worker", "--salt",
         ];
         foreach (string option in options)
         {
@@ -61,6 +61,8 @@ public sealed class PpServerCommandLineTests : IDisposable
         { "--max-connections", "none", "--max-connections" },
         { "--max-queued-jobs", "0", "--max-queued-jobs" },
         { "--max-jobs-per-worker", "-1", "--max-jobs-per-worker" },
+        { "--salt", "00112233", "--salt" },
+        { "--salt", "zz112233445566778899aabbccddeeff", "--salt" },
     };
 
     [Theory]
@@ -134,6 +136,7 @@ public sealed class PpServerCommandLineTests : IDisposable
         { "general", "max_output", "-1" },
         { "network", "max_connections", "0" },
         { "general", "max_queued_jobs", "many" },
+        { "general", "salt", "pepper" },
     };
 
     [Theory]

@@ -6,6 +6,7 @@ namespace PPSharp.Tests.Slurm;
 public sealed class SlurmJobScriptUnitTests
 {
     private static readonly ClusterFiles Files = new("/shared/home/u/.ppsharp/slurm/ppsharp-1a2b3c4d");
+    private static readonly byte[] Salt = Convert.FromHexString("00112233445566778899aabbccddeeff");
 
     [Fact]
     public void Script_CarriesEveryOption_AsSbatchDirectivesAndPpserverArguments()
@@ -20,7 +21,7 @@ public sealed class SlurmJobScriptUnitTests
             ExtraDirectives = ["--account=proj42"],
         };
 
-        string script = JobScript.Build(options, "ppsharp-1a2b3c4d", Files, "ppserver");
+        string script = JobScript.Build(options, "ppsharp-1a2b3c4d", Files, "ppserver", Salt);
         string[] lines = script.Split('\n');
 
         Assert.Equal("#!/bin/bash", lines[0]);
@@ -29,20 +30,20 @@ public sealed class SlurmJobScriptUnitTests
             ["--job-name=ppsharp-1a2b3c4d", "--nodes=1", "--ntasks=1", "--cpus-per-task=32", "--partition=compute", "--time=120", "--mem=64G", "--account=proj42"],
             directives);
         string exec = Assert.Single(lines, l => l.StartsWith("exec ", StringComparison.Ordinal));
-        Assert.Equal("exec ppserver -p 0 -w 32 -o '/shared/home/u/.ppsharp/slurm/ppsharp-1a2b3c4d/nodes/'\"$SLURM_JOB_ID\"", exec);
+        Assert.Equal("exec ppserver -p 0 -w 32 --salt 00112233445566778899aabbccddeeff -o '/shared/home/u/.ppsharp/slurm/ppsharp-1a2b3c4d/nodes/'\"$SLURM_JOB_ID\"", exec);
         Assert.Contains("PPSHARP_SECRET=\"$(cat '/shared/home/u/.ppsharp/slurm/ppsharp-1a2b3c4d/secret')\"", lines);
     }
 
     [Fact]
     public void Script_LeavesUnsetOptionsToSlurm_AndPinsTheInterfaceWhenGiven()
     {
-        string script = JobScript.Build(new SlurmClusterOptions { Interface = "10.1.2.3" }, "ppsharp-00000000", Files, "ppserver");
+        string script = JobScript.Build(new SlurmClusterOptions { Interface = "10.1.2.3" }, "ppsharp-00000000", Files, "ppserver", Salt);
 
         Assert.DoesNotContain("--partition", script);
         Assert.DoesNotContain("--time", script);
         Assert.DoesNotContain("--mem", script);
         Assert.Contains("#SBATCH --cpus-per-task=1\n", script);
-        Assert.Contains("exec ppserver -p 0 -w 1 -i '10.1.2.3' -o ", script);
+        Assert.Contains("exec ppserver -p 0 -w 1 --salt 00112233445566778899aabbccddeeff -i '10.1.2.3' -o ", script);
     }
 
     [Fact]
