@@ -118,4 +118,10 @@ internal static partial class Log
 
     [LoggerMessage(62, LogLevel.Debug, "Disconnected from node {Node} (the job server is being disposed)")]
     public static partial void NodeDisconnected(ILogger logger, string node);
+
+    [LoggerMessage(95, LogLevel.Error, "{Attempts} worker processes in a row could not start; trying again in a few seconds. Last failure: {Reason}")]
+    public static partial void WorkersCannotStart(ILogger logger, int attempts, string reason);
+
+    [LoggerMessage(96, LogLevel.Information, "A worker process started again after failures")]
+    public static partial void WorkersStartAgain(ILogger logger);
 }

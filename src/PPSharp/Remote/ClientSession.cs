@@ -134,6 +134,13 @@ internal sealed class ClientSession : IJobOwner
         _connection.CompleteSending();
     }
 
+    /// <summary>Tells an authenticated client why the node lets it go (an Error frame), then closes; its jobs here are dropped.</summary>
+    public void Dismiss(string reason)
+    {
+        _connection.Send(Signal.Error(reason));
+        _connection.CloseAfterSending(new ProtocolException(reason));
+    }
+
     /// <summary>Closes a connection that does not authenticate in time, or goes silent for longer than the socket timeout.</summary>
     private async Task WatchAsync()
     {
@@ -258,6 +265,13 @@ internal sealed class ClientSession : IJobOwner
         }
 
         guard.Succeeded(_address);
+        if (_node.Unable is { } unable)
+        {
+            // The client is who it says, but nothing could run its jobs here: it should use its other nodes.
+            Dismiss(unable);
+            return;
+        }
+
         (byte[] fromClient, byte[] toClient) = Handshake.SessionKeys(key, clientNonce, _nodeNonce);
         _connection.ProtectReceiving(new FrameOpener(fromClient)); // The client sends nothing more until it has our proof.
         _connection.MaxPayload = _node.Options.MaxMessageSize;

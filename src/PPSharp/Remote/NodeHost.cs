@@ -55,6 +55,31 @@ internal sealed class NodeHost : IAsyncDisposable
 
     public int Workers => _pool?.Target ?? 0;
 
+    /// <summary>
+    /// Why this node refuses clients: its workers cannot start (null while they can). Its jobs would only wait or fail
+    /// here; refused, a client runs them on its other nodes, or, with none, fails them with this reason.
+    /// </summary>
+    internal string? Unable => Volatile.Read(ref _unable);
+
+    private string? _unable;
+
+    /// <summary>Workers could not start, several in a row: every client is told why and let go (its jobs here dropped).</summary>
+    private void OnWorkersCannotStart(string failure)
+    {
+        string reason = $"this node cannot start worker processes ({failure.Trim()}); it takes clients again once one starts";
+        Volatile.Write(ref _unable, reason);
+        List<ClientSession> sessions;
+        lock (_gate)
+        {
+            sessions = [.. _sessions.Where(s => s.IsAuthenticated)];
+        }
+
+        foreach (ClientSession session in sessions)
+        {
+            session.Dismiss(reason);
+        }
+    }
+
     internal AssemblyCache Cache { get; }
 
     /// <summary>The node's salt and derived secret, and the slowing-down and logging of failed handshakes.</summary>
@@ -95,6 +120,8 @@ internal sealed class NodeHost : IAsyncDisposable
         {
             HeartbeatTimeout = _options.HeartbeatTimeout,
             MaxJobOutputSize = _options.MaxJobOutputSize,
+            CannotStart = OnWorkersCannotStart,
+            StartedAgain = () => Volatile.Write(ref _unable, null),
             Target = _options.Workers ?? JobServer.DetectNcpus(),
         };
         Log.NodeListening(_logger, LocalEndPoint.ToString(), _pool.Target);

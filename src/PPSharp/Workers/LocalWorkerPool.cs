@@ -10,7 +10,7 @@ namespace PPSharp.Workers;
 /// </summary>
 internal sealed class LocalWorkerPool : IAsyncDisposable
 {
-    /// <summary>After this many workers in a row fail to start, queued jobs are failed rather than left waiting forever.</summary>
+    /// <summary>After this many workers in a row fail to start, queued jobs are failed (or given back) rather than left waiting forever.</summary>
     private const int FailuresBeforeGivingUp = 3;
 
     private readonly Lock _gate = new();
@@ -23,6 +23,7 @@ internal sealed class LocalWorkerPool : IAsyncDisposable
     private int _nextSocket;
     private int _consecutiveFailures;
     private string? _lastFailure;
+    private bool _unable; // gave up on starting workers; until one joins again
     private bool _disposed;
 
     // maxJobsPerWorker: jobs each worker runs before it is replaced; 0 never (1 is ppft's restart mode).
@@ -49,6 +50,17 @@ internal sealed class LocalWorkerPool : IAsyncDisposable
     public int MaxJobsPerWorker { get; }
 
     public int MaxFrameSize { get; }
+
+    /// <summary>
+    /// Called, with the last failure, when <see cref="FailuresBeforeGivingUp"/> workers in a row could not start; null
+    /// fails the queued jobs instead (a client's own pool). A node sets it to refuse its clients until a worker starts
+    /// again (<see cref="StartedAgain"/>), so that they run their jobs elsewhere.
+    /// </summary>
+    public Action<string>? CannotStart { get; init; }
+
+    /// <summary>Called when a worker joins after <see cref="CannotStart"/> was called.</summary>
+    public Action? StartedAgain { get; init; }
+
 
     /// <summary>The most characters of a job's console output its worker keeps (head and tail).</summary>
     public int MaxJobOutputSize { get; init; } = JobServerOptions.DefaultMaxJobOutputSize;
@@ -99,6 +111,7 @@ internal sealed class LocalWorkerPool : IAsyncDisposable
     /// </summary>
     public bool TryJoin(LocalWorker worker)
     {
+        bool again;
         lock (_gate)
         {
             if (_disposed || !_active.Contains(worker))
@@ -108,8 +121,17 @@ internal sealed class LocalWorkerPool : IAsyncDisposable
 
             worker.IsReady = true;
             _scheduler.AddExecutor(worker);
-            return true;
+            again = _unable;
+            _unable = false;
         }
+
+        if (again)
+        {
+            Log.WorkersStartAgain(_logger);
+            StartedAgain?.Invoke();
+        }
+
+        return true;
     }
 
     /// <summary>Replaces every worker with a fresh process, each old one after the job it is running.</summary>
@@ -157,7 +179,7 @@ internal sealed class LocalWorkerPool : IAsyncDisposable
     /// <summary>A worker's process has ended (or never started properly).</summary>
     public void OnWorkerEnded(LocalWorker worker, bool started, string? failure)
     {
-        bool giveUp = false;
+        bool giveUp = false, firstGiveUp = false;
         lock (_gate)
         {
             _all.Remove(worker);
@@ -182,12 +204,32 @@ internal sealed class LocalWorkerPool : IAsyncDisposable
             {
                 StartLocked();
             }
+
+            firstGiveUp = giveUp && !_unable;
+            _unable |= giveUp;
         }
 
         if (giveUp)
         {
-            // Nothing hangs: jobs that no worker can take are failed, and starting is retried a little later.
-            _scheduler.FailQueuedIfIdle(() => new WorkerCrashedException($"Local worker processes cannot start: {_lastFailure}"));
+            // Nothing hangs: jobs that no worker can take are failed (a node instead refuses its clients, which then run
+            // them elsewhere or fail them with the node's reason), and starting is retried a little later.
+            if (firstGiveUp)
+            {
+                Log.WorkersCannotStart(_logger, FailuresBeforeGivingUp, _lastFailure ?? "unknown");
+            }
+
+            if (CannotStart is { } cannotStart)
+            {
+                if (firstGiveUp)
+                {
+                    cannotStart(_lastFailure ?? "unknown");
+                }
+            }
+            else
+            {
+                _scheduler.FailQueuedIfIdle(() => new WorkerCrashedException($"Local worker processes cannot start: {_lastFailure}"));
+            }
+
             _ = RetryLaterAsync();
         }
     }

@@ -34,6 +34,47 @@ public sealed class FaultToleranceTests : RemoteTestBase
     public async Task NodeStoppedWithSigtermMidRun_LosesNoJob_AndDeliversEachResultAndCallbackOnce() =>
         await AssertNodeLossIsTransparentAsync(node => node.Process.Signal(PpServerProcess.SIGTERM), expectedExitCode: 0);
 
+    /// <summary>A node whose every worker exits before introducing itself (the test parent's startup hook).</summary>
+    private Task<TestNode> StartNodeWhoseWorkersCannotStartAsync() => StartNodeAsync(environment: new Dictionary<string, string>
+    {
+        ["DOTNET_STARTUP_HOOKS"] = OrphanWorkerTests.TestParentDll(),
+        ["PPSHARP_TEST_WORKERS_CANNOT_START"] = "1",
+    });
+
+    [Fact]
+    public async Task NodeWhoseWorkersCannotStart_RefusesTheClientWithTheReason_AndAnotherNodeRunsEveryJob()
+    {
+        using TestNode broken = await StartNodeWhoseWorkersCannotStartAsync();
+        using TestNode sound = await StartNodeAsync();
+        await using var server = new JobServer(0, ppservers: [broken.Address, sound.Address], secret: Secret);
+        await sound.WaitUntilActiveAsync(server);
+        await broken.Process.WaitForErrorLineAsync(l => l.Contains("could not start", StringComparison.Ordinal), "the node giving up on its workers");
+
+        var jobs = Enumerable.Range(0, 8).Select(i => server.Submit(Functions.Square, i)).ToList();
+
+        // Before, such a node took jobs and failed them ("Local worker processes cannot start"); now it refuses.
+        Assert.Equal(Enumerable.Range(0, 8).Select(i => i * i), await jobs.AllWithin(Bounds.Heavy));
+        Assert.All(jobs, job => Assert.Equal(sound.Address, job.Node));
+        await Bounds.Until(() => server.GetNodeStatus().Single(n => n.Node == broken.Address).State == NodeConnectionState.Refused);
+        NodeStatus status = server.GetNodeStatus().Single(n => n.Node == broken.Address);
+        Assert.Contains("cannot start worker processes", status.LastError);
+        Assert.Contains("this worker cannot start (the test's startup hook)", status.LastError);
+    }
+
+    [Fact]
+    public async Task OnlyNodeWhoseWorkersCannotStart_FailsTheJobs_SayingWhy()
+    {
+        using TestNode broken = await StartNodeWhoseWorkersCannotStartAsync();
+        await broken.Process.WaitForErrorLineAsync(l => l.Contains("could not start", StringComparison.Ordinal), "the node giving up on its workers");
+        await using var server = new JobServer(0, ppservers: [broken.Address], secret: Secret);
+
+        Job<int> job = server.Submit(Functions.Square, 3);
+
+        var error = await Assert.ThrowsAsync<JobFailedException>(() => job.Within());
+        Assert.Contains("every node refused this client", error.Message);
+        Assert.Contains("cannot start worker processes", error.Message);
+    }
+
     private async Task AssertNodeLossIsTransparentAsync(Action<TestNode> stop, int? expectedExitCode)
     {
         using var gate = new JobGate();

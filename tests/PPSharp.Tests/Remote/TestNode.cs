@@ -44,7 +44,8 @@ public sealed class TestNode : IDisposable
     /// <param name="extraArguments">More ppserver arguments, after the others.</param>
     /// <param name="host">The address to listen on (<c>-i</c>): 127.0.0.1, or a test network namespace's own address.</param>
     /// <param name="launcher">A command that execs ppserver in place, such as <see cref="NetworkNamespace.Exec"/>; null to start it directly.</param>
-    public static async Task<TestNode> StartAsync(string secret, string cacheHome, int workers = 1, int port = 0, bool debug = false, bool markWorkers = false, IEnumerable<string>? extraArguments = null, string host = "127.0.0.1", IReadOnlyList<string>? launcher = null)
+    /// <param name="environment">More variables for the node's environment (and so its workers').</param>
+    public static async Task<TestNode> StartAsync(string secret, string cacheHome, int workers = 1, int port = 0, bool debug = false, bool markWorkers = false, IEnumerable<string>? extraArguments = null, string host = "127.0.0.1", IReadOnlyList<string>? launcher = null, IReadOnlyDictionary<string, string>? environment = null)
     {
         List<string> args = ["-p", port.ToString(CultureInfo.InvariantCulture), "-i", host, "-w", workers.ToString(CultureInfo.InvariantCulture), "-s", secret, .. extraArguments ?? []];
         if (debug)
@@ -52,13 +53,13 @@ public sealed class TestNode : IDisposable
             args.Add("-d");
         }
 
-        var environment = new Dictionary<string, string> { ["XDG_CACHE_HOME"] = cacheHome };
+        var variables = new Dictionary<string, string>(environment ?? new Dictionary<string, string>()) { ["XDG_CACHE_HOME"] = cacheHome };
         if (markWorkers)
         {
-            environment[OnNodeVariable] = "1";
+            variables[OnNodeVariable] = "1";
         }
 
-        PpServerProcess process = PpServerProcess.Start(args, environment, launcher);
+        PpServerProcess process = PpServerProcess.Start(args, variables, launcher);
         try
         {
             int listening = host == "127.0.0.1" ? await process.WaitForListeningAsync() : await process.WaitForListeningOnAsync(host);
@@ -153,8 +154,8 @@ public abstract class RemoteTestBase : IDisposable
 
     protected string Secret { get; } = TestNode.NewSecret();
 
-    protected Task<TestNode> StartNodeAsync(int workers = 1, int port = 0, bool debug = false, bool markWorkers = false, IEnumerable<string>? extraArguments = null) =>
-        TestNode.StartAsync(Secret, CacheHome, workers, port, debug, markWorkers, extraArguments);
+    protected Task<TestNode> StartNodeAsync(int workers = 1, int port = 0, bool debug = false, bool markWorkers = false, IEnumerable<string>? extraArguments = null, IReadOnlyDictionary<string, string>? environment = null) =>
+        TestNode.StartAsync(Secret, CacheHome, workers, port, debug, markWorkers, extraArguments, environment: environment);
 
     public virtual void Dispose()
     {
