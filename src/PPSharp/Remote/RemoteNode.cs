@@ -34,6 +34,13 @@ internal sealed class RemoteNode : JobExecutor, IAsyncDisposable
     private readonly Action<RemoteNode>? _gone;
     private Task? _loop;
     private volatile FrameConnection? _connection;
+
+    /// <summary>
+    /// The connection jobs go out on: set once the node has proved itself (NodeInfo), cleared when that connection
+    /// ends. A frame meant for an earlier connection must never go out on a newer one that is still in its handshake:
+    /// it would travel unsealed to a peer not yet proven.
+    /// </summary>
+    private volatile FrameConnection? _ready;
     private volatile int _capacity;
     private Messages.NodeLoad? _load;
 
@@ -193,6 +200,7 @@ internal sealed class RemoteNode : JobExecutor, IAsyncDisposable
         Load = null; // a load read on an earlier connection describes workers that may be gone
         var session = new ConnectionState(Handshake.NewNonce());
         var connection = new FrameConnection(stream, Handshake.PreAuthenticationMaxPayload, (type, payload) => OnFrame(session, type, payload)) { Peer = Node };
+        session.Connection = connection;
         _connection = connection;
         connection.Start();
         connection.Send(Handshake.Hello(Handshake.ClientRole, session.ClientNonce));
@@ -216,6 +224,7 @@ internal sealed class RemoteNode : JobExecutor, IAsyncDisposable
 
             connection.MaxPayload = _maxMessageSize;
             _capacity = session.Workers;
+            _ready = connection;
             IsConnected = true;
             Health.Connected();
             Log.NodeConnected(_logger, Node, session.Workers);
@@ -224,6 +233,7 @@ internal sealed class RemoteNode : JobExecutor, IAsyncDisposable
         }
         finally
         {
+            _ready = null;
             connection.Close();
             await connection.DisposeAsync().ConfigureAwait(false);
             client.Dispose();
@@ -270,13 +280,13 @@ internal sealed class RemoteNode : JobExecutor, IAsyncDisposable
                 catch (ProtocolException ex)
                 {
                     session.Refusal = ex.Message; // A version mismatch: said on both sides, logged as an error here.
-                    _connection?.Send(Signal.Error(ex.Message));
+                    session.Connection!.Send(Signal.Error(ex.Message));
                     throw;
                 }
 
-                if (_connection is { } connection && salt is not null)
+                if (salt is not null)
                 {
-                    _ = ProveAsync(connection, session, salt); // The key derivation is slow on purpose: off the read loop.
+                    _ = ProveAsync(session.Connection!, session, salt); // The key derivation is slow on purpose: off the read loop.
                 }
 
                 break;
@@ -288,7 +298,7 @@ internal sealed class RemoteNode : JobExecutor, IAsyncDisposable
                 }
 
                 session.NodeProven = true;
-                _connection?.ProtectReceiving(new FrameOpener(session.FromNode!)); // Everything after the node's proof is sealed.
+                session.Connection!.ProtectReceiving(new FrameOpener(session.FromNode!)); // Everything after the node's proof is sealed.
                 break;
             case MessageType.NodeInfo when session.NodeProven:
                 var reader = new MessagePackReader(payload);
@@ -313,7 +323,8 @@ internal sealed class RemoteNode : JobExecutor, IAsyncDisposable
                     wanted[i] = request.ReadString() ?? string.Empty;
                 }
 
-                _ = Task.Run(() => Upload(wanted));
+                FrameConnection asking = session.Connection!;
+                _ = Task.Run(() => Upload(asking, wanted)); // on the connection that asked: if it has ended, nothing goes
                 break;
             case MessageType.NodeLoad when session.Ready.Task.IsCompleted:
                 Load = Messages.NodeLoad.Read(payload);
@@ -360,8 +371,8 @@ internal sealed class RemoteNode : JobExecutor, IAsyncDisposable
         }
     }
 
-    /// <summary>Sends the assemblies the node lacks; each is read from disk here, off the read loop.</summary>
-    private void Upload(string[] wanted)
+    /// <summary>Sends the assemblies the node lacks on the connection that asked; each is read from disk here, off the read loop.</summary>
+    private static void Upload(FrameConnection connection, string[] wanted)
     {
         foreach (string sha in wanted)
         {
@@ -371,7 +382,7 @@ internal sealed class RemoteNode : JobExecutor, IAsyncDisposable
             }
 
             byte[] content = File.ReadAllBytes(path);
-            _connection?.Send(Signal.Of(MessageType.AssemblyData, (ref MessagePackWriter w) =>
+            connection.Send(Signal.Of(MessageType.AssemblyData, (ref MessagePackWriter w) =>
             {
                 w.Write(sha);
                 w.Write(content);
@@ -386,7 +397,7 @@ internal sealed class RemoteNode : JobExecutor, IAsyncDisposable
     /// </summary>
     internal override int MaxHeld(WorkItem item) => base.MaxHeld(item) + Capacity;
 
-    internal override void Send(IOutgoingFrame frame) => _connection?.Send(frame);
+    internal override void Send(IOutgoingFrame frame) => _ready?.Send(frame);
 
     internal override void OnDrained()
     {
@@ -420,6 +431,9 @@ internal sealed class RemoteNode : JobExecutor, IAsyncDisposable
         public byte[]? FromNode { get; set; }
 
         public int Workers { get; set; }
+
+        /// <summary>This connection: what its frames are answered on.</summary>
+        public FrameConnection? Connection { get; set; }
 
         public string? Refusal { get; set; }
 
