@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using System.Globalization;
 using System.Security.Cryptography;
 
@@ -45,10 +46,20 @@ internal static class ManyNodes
             Console.WriteLine($"# {count} ppserver nodes on loopback, 1 worker each; one client ({Environment.ProcessorCount} cores)");
             Row("nodes started (5 at a time)", $"{started.TotalSeconds:F1} s");
             using Process self = Process.GetCurrentProcess();
+            Footprint.Listen();
             Footprint before = Footprint.Take(self);
 
             clock.Restart();
-            using var server = new JobServer(0, ppservers: nodes.Select(n => n.EndPoint), secret: secret);
+            // A hundred nodes and their workers on a couple of cores stall one another for longer than the 10 s heartbeat
+            // limit (on a cluster each node has cores of its own): generous limits, as in ManyNodesTests, so that a slow
+            // node is not taken for a dead one and its jobs moved while this measures the client.
+            var options = new JobServerOptions { Ncpus = 0, Secret = secret, HeartbeatTimeout = TimeSpan.FromMinutes(2), SocketTimeout = TimeSpan.FromMinutes(2) };
+            foreach (PpServer node in nodes)
+            {
+                options.PpServers.Add(node.EndPoint);
+            }
+
+            using var server = new JobServer(options);
             while (server.GetActiveNodes().Count(n => n.Key != "local") < count)
             {
                 if (clock.Elapsed > TimeSpan.FromMinutes(5))
@@ -83,6 +94,7 @@ internal static class ManyNodes
             double seconds = (after.At - connectedIdle.At).TotalSeconds;
 
             Row("client threads after the jobs", $"{connectedIdle.Threads}");
+            Row("after the jobs, per node", $"{(connectedIdle.ManagedBytes - before.ManagedBytes) / (double)count / 1024:F1} KiB managed heap, {(connectedIdle.WorkingSet - before.WorkingSet) / (double)count / 1024:F1} KiB working set");
             Row("idle CPU", $"{(after.Cpu - connectedIdle.Cpu).TotalSeconds / seconds * 100:F2} % of one core ({seconds:F0} s)");
             Row("idle traffic per node", $"{(after.WrittenBytes - connectedIdle.WrittenBytes) / seconds / count:F1} B/s sent, {(after.ReadBytes - connectedIdle.ReadBytes) / seconds / count:F1} B/s received");
             return 0;
@@ -104,34 +116,52 @@ internal static class ManyNodes
         Console.Out.Flush(); // each figure as soon as it is measured
     }
 
-    /// <summary>What this process uses now; bytes read and written through system calls come from /proc/self/io.</summary>
+    /// <summary>
+    /// What this process uses now. Bytes on the node connections come from the PPSharp meter's
+    /// <c>ppsharp.network.io</c> (what the connections read and wrote, sealing included): /proc/self/io does not
+    /// count socket sends and receives.
+    /// </summary>
     private sealed record Footprint(DateTime At, int Threads, long ManagedBytes, long WorkingSet, TimeSpan Cpu, long ReadBytes, long WrittenBytes)
     {
+        private static long s_received;
+        private static long s_sent;
+        private static MeterListener? s_listener;
+
+        /// <summary>Starts counting the connections' bytes; call before the first connection.</summary>
+        public static void Listen()
+        {
+            s_listener = new MeterListener
+            {
+                InstrumentPublished = (instrument, listener) =>
+                {
+                    if (instrument.Meter.Name == "PPSharp" && instrument.Name == "ppsharp.network.io")
+                    {
+                        listener.EnableMeasurementEvents(instrument);
+                    }
+                },
+            };
+            s_listener.SetMeasurementEventCallback<long>((_, bytes, tags, _) =>
+            {
+                foreach (KeyValuePair<string, object?> tag in tags)
+                {
+                    if (tag.Value is "transmit")
+                    {
+                        Interlocked.Add(ref s_sent, bytes);
+                    }
+                    else if (tag.Value is "receive")
+                    {
+                        Interlocked.Add(ref s_received, bytes);
+                    }
+                }
+            });
+            s_listener.Start();
+        }
+
         public static Footprint Take(Process self)
         {
             long managed = GC.GetTotalMemory(forceFullCollection: true);
             self.Refresh();
-            (long read, long written) = ReadIo();
-            return new Footprint(DateTime.UtcNow, self.Threads.Count, managed, self.WorkingSet64, self.TotalProcessorTime, read, written);
-        }
-
-        private static (long Read, long Written) ReadIo()
-        {
-            long read = 0, written = 0;
-            foreach (string line in File.ReadLines("/proc/self/io"))
-            {
-                string[] parts = line.Split(':', StringSplitOptions.TrimEntries);
-                if (parts[0] == "rchar")
-                {
-                    read = long.Parse(parts[1], CultureInfo.InvariantCulture);
-                }
-                else if (parts[0] == "wchar")
-                {
-                    written = long.Parse(parts[1], CultureInfo.InvariantCulture);
-                }
-            }
-
-            return (read, written);
+            return new Footprint(DateTime.UtcNow, self.Threads.Count, managed, self.WorkingSet64, self.TotalProcessorTime, Interlocked.Read(ref s_received), Interlocked.Read(ref s_sent));
         }
     }
 }

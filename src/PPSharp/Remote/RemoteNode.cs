@@ -371,17 +371,16 @@ internal sealed class RemoteNode : JobExecutor, IAsyncDisposable
         }
     }
 
-    /// <summary>Sends the assemblies the node lacks on the connection that asked; each is read from disk here, off the read loop.</summary>
+    /// <summary>Sends the assemblies the node lacks on the connection that asked; each is read from disk (once for all nodes) off the read loop.</summary>
     private static void Upload(FrameConnection connection, string[] wanted)
     {
         foreach (string sha in wanted)
         {
-            if (CodeSets.PathOf(sha) is not { } path)
+            if (CodeSets.ContentOf(sha) is not { } content)
             {
                 continue; // Not ours: the node's jobs for it will fail to load, with the reason.
             }
 
-            byte[] content = File.ReadAllBytes(path);
             connection.Send(Signal.Of(MessageType.AssemblyData, (ref MessagePackWriter w) =>
             {
                 w.Write(sha);

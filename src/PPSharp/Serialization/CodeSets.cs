@@ -23,6 +23,7 @@ internal static class CodeSets
     private static readonly string FrameworkRoot = Path.GetFullPath(Path.Combine(RuntimeEnvironment.GetRuntimeDirectory(), "..", ".."));
     private static readonly ConcurrentDictionary<Assembly, CodeAssembly?> Hashed = new();
     private static readonly ConcurrentDictionary<string, string> PathsBySha = new(StringComparer.OrdinalIgnoreCase);
+    private static readonly Dictionary<string, WeakReference<byte[]>> Contents = new(StringComparer.OrdinalIgnoreCase);
 
     /// <summary>The assemblies needed to run code from <paramref name="roots"/>, dependencies included.</summary>
     public static CodeAssembly[] For(IEnumerable<Assembly> roots)
@@ -58,6 +59,30 @@ internal static class CodeSets
 
     /// <summary>The file of an assembly this process described, by its SHA-256; null if unknown.</summary>
     public static string? PathOf(string sha256) => PathsBySha.GetValueOrDefault(sha256);
+
+    /// <summary>
+    /// The bytes of an assembly this process described, by its SHA-256; null if unknown. Read from disk once and shared
+    /// while any upload still holds them, so a client that feeds a hundred nodes at once keeps one copy, not a hundred.
+    /// </summary>
+    public static byte[]? ContentOf(string sha256)
+    {
+        if (PathOf(sha256) is not { } path)
+        {
+            return null;
+        }
+
+        lock (Contents)
+        {
+            if (Contents.TryGetValue(sha256, out WeakReference<byte[]>? held) && held.TryGetTarget(out byte[]? content))
+            {
+                return content;
+            }
+
+            content = File.ReadAllBytes(path);
+            Contents[sha256] = new WeakReference<byte[]>(content);
+            return content;
+        }
+    }
 
     private static CodeAssembly? Hash(Assembly assembly) => Hashed.GetOrAdd(assembly, static a =>
     {
