@@ -311,7 +311,7 @@ internal sealed class FrameConnection : IAsyncDisposable
                         _sealer.Add(frame, _maxPayload); // Frames between two flushes go out as one sealed record.
                         if (_sealer.Pending >= FrameProtection.RecordTarget)
                         {
-                            _sealer.Seal(_writer);
+                            _sealer.Seal(_counter); // through the counter: sealed bytes count as sent, as plain ones do
                         }
                     }
 
@@ -327,7 +327,7 @@ internal sealed class FrameConnection : IAsyncDisposable
                     }
                 }
 
-                _sealer?.Seal(_writer);
+                _sealer?.Seal(_counter);
                 await _writer.FlushAsync(_closing.Token).ConfigureAwait(false);
                 if (written > 0)
                 {

@@ -38,4 +38,22 @@ public sealed class NodeLoadTests : RemoteTestBase
         gate.Open();
         Assert.Equal(pid, await job.Within());
     }
+
+    [Fact]
+    public async Task Meter_CountsTheBytesSentToANode_AndReceivedFromIt_OverTheSealedConnection()
+    {
+        using var recorder = new PPSharp.Tests.Diagnostics.MeterRecorder();
+        using TestNode node = await StartNodeAsync();
+        await using var server = new JobServer(0, ppservers: [node.Address], secret: Secret);
+
+        byte[] argument = new byte[100_000];
+        Assert.Equal(argument.Length, await server.Submit((byte[] b) => b.Length, argument).Within());
+
+        // Both directions of this node's connection, counted from its own peer tag (other tests' nodes have other addresses).
+        double Bytes(string direction) => recorder.Measurements("ppsharp.network.io")
+            .Where(m => Equals(m.Tags.GetValueOrDefault("ppsharp.node"), node.Address) && Equals(m.Tags.GetValueOrDefault("network.io.direction"), direction))
+            .Sum(m => m.Value);
+        Assert.True(Bytes("transmit") > argument.Length, $"sent to the node: {Bytes("transmit")} bytes"); // the argument went out sealed
+        Assert.True(Bytes("receive") > 0);
+    }
 }
