@@ -30,12 +30,32 @@ public sealed partial class JobServer
             return;
         }
 
-        RemoteNode[] nodes = Nodes();
-        if (nodes.Length == 0 || !Array.TrueForAll(nodes, n => n.Health.State == NodeConnectionState.Refused))
+        RemoteNode[] nodes;
+        lock (_nodesGate)
         {
-            return;
+            // Called on every Submit: the usual answer (a node that has not refused) costs no copy and no allocation.
+            if (_nodes.Count == 0)
+            {
+                return;
+            }
+
+            foreach (RemoteNode node in _nodes.Values)
+            {
+                if (node.Health.State != NodeConnectionState.Refused)
+                {
+                    return;
+                }
+            }
+
+            nodes = [.. _nodes.Values];
         }
 
+        FailQueued(nodes);
+    }
+
+    /// <summary>A method of its own: a closure in the caller would be allocated on every Submit, before the early returns.</summary>
+    private void FailQueued(RemoteNode[] nodes)
+    {
         string reasons = string.Join("; ", nodes.Select(n => $"{n.Node}: {n.Health.LastError}"));
         _scheduler.FailQueuedIfIdle(() => new JobFailedException(
             $"No place can run this job: there are no local workers (ncpus is 0) and every node refused this client ({reasons})."));

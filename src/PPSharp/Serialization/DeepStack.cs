@@ -24,11 +24,17 @@ internal static class DeepStack
     }
 
     /// <summary>Runs <paramref name="work"/> here; if the value proves too deep for this thread, again on a large stack.</summary>
-    public static T Run<T>(Func<T> work)
+    public static T Run<T>(Func<T> work) => Run(work, static w => w());
+
+    /// <summary>
+    /// Runs <paramref name="work"/> on <paramref name="state"/> here; if the value proves too deep for this thread, again
+    /// on a large stack. With a static <paramref name="work"/>, the common case allocates nothing (every Submit takes it).
+    /// </summary>
+    public static T Run<TState, T>(TState state, Func<TState, T> work)
     {
         try
         {
-            return work();
+            return work(state);
         }
         catch (Exception ex) when (IsTooDeep(ex))
         {
@@ -37,13 +43,16 @@ internal static class DeepStack
 
         try
         {
-            return OnLargeStack(work);
+            return OnLargeStack(state, work);
         }
         catch (Exception ex) when (IsTooDeep(ex))
         {
             throw new PayloadSerializationException($"the object graph is too deep to serialize even on a {LargeStackSize >> 20} MiB stack; send a flatter structure (an array instead of a linked list).");
         }
     }
+
+    /// <summary>A method of its own, so that its closure is allocated only when a value is that deep, not on every call of <see cref="Run{TState, T}"/>.</summary>
+    private static T OnLargeStack<TState, T>(TState state, Func<TState, T> work) => OnLargeStack(() => work(state));
 
     /// <summary>Runs <paramref name="work"/> on a new thread with a large stack and waits for it.</summary>
     public static T OnLargeStack<T>(Func<T> work)

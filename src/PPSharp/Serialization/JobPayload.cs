@@ -21,10 +21,9 @@ internal static class JobPayload
     public static byte[] WriteBody<TArgs>(FunctionInfo function, object? target, in TArgs arguments)
         where TArgs : struct, IJobArguments
     {
-        TArgs copy = arguments;
         try
         {
-            return DeepStack.Run(() => WriteBodyHere(function, target, copy));
+            return DeepStack.Run((function, target, arguments), static s => WriteBodyHere(s.function, s.target, s.arguments));
         }
         catch (PayloadSerializationException ex)
         {
@@ -123,7 +122,7 @@ internal static class JobPayload
     }
 
     public static T ReadResult<T>(byte[] result) =>
-        DeepStack.Run(() => MessagePackSerializer.Deserialize<T>(result, JobSerializerOptions.Local));
+        DeepStack.Run(result, static r => MessagePackSerializer.Deserialize<T>(r, JobSerializerOptions.Local));
 
     private static bool IsSerializationFailure(Exception ex) =>
         ex is PayloadSerializationException or MessagePackSerializationException or NotSupportedException;
