@@ -20,18 +20,24 @@ public class Job
 {
     private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly JobServer _server;
-    private readonly Action? _callback;
     private Exception? _error;
-    private Task? _asTask;
     private int _outputShown;
-    private CancellationTokenRegistration _cancellation;
+#pragma warning disable CA1859 // Boxed on purpose: most jobs have no token, and a CancellationTokenRegistration field costs every queued job 16 bytes.
+    private IDisposable? _cancellation;
+#pragma warning restore CA1859
     private string? _console;
 
-    private protected Job(JobServer server, string group, Action? callback)
+    /// <summary>The callback: an <see cref="Action"/> here, an <see cref="Action{T}"/> in <see cref="Job{T}"/> (one field for both).</summary>
+    private protected readonly Delegate? Callback;
+
+    /// <summary>The task <see cref="AsTask"/> gave (a <see cref="Task{T}"/> in <see cref="Job{T}"/>: one field for both).</summary>
+    private protected Task? TaskGiven;
+
+    private protected Job(JobServer server, string group, Delegate? callback)
     {
         _server = server;
         Group = group;
-        _callback = callback;
+        Callback = callback;
     }
 
     internal static Job Create(JobServer server, string group, Action? callback) => new(server, group, callback);
@@ -74,6 +80,12 @@ public class Job
     /// <summary>The scheduler's view of this job, once submitted.</summary>
     internal WorkItem? Item { get; set; }
 
+    /// <summary>Links of <see cref="Internal.UnfinishedJobs"/>, which guards them.</summary>
+    internal Job? PreviousUnfinished { get; set; }
+
+    /// <inheritdoc cref="PreviousUnfinished"/>
+    internal Job? NextUnfinished { get; set; }
+
     /// <summary>Where the job is now: queued, sent to a worker, running, or how it ended.</summary>
     public JobState State
     {
@@ -114,6 +126,10 @@ public class Job
         if (token.CanBeCanceled)
         {
             _cancellation = token.UnsafeRegister(static state => ((Job)state!).Cancel(), this);
+            if (IsCompleted)
+            {
+                _cancellation.Dispose(); // finished before the registration was stored: Finish could not dispose it
+            }
         }
     }
 
@@ -129,7 +145,7 @@ public class Job
     }
 
     /// <summary>A task that completes when the job does, faulted with the job's failure.</summary>
-    public Task AsTask() => _asTask ??= AwaitCompletionAsync();
+    public Task AsTask() => TaskGiven ??= AwaitCompletionAsync();
 
     /// <summary>Lets a job be awaited: <c>await job</c> behaves as <see cref="Wait()"/> without blocking.</summary>
     [EditorBrowsable(EditorBrowsableState.Never)]
@@ -226,7 +242,7 @@ public class Job
         }
     }
 
-    private protected virtual bool HasCallback => _callback is not null;
+    private protected bool HasCallback => Callback is not null;
 
     private protected virtual void AcceptResult(byte[] result)
     {
@@ -251,11 +267,11 @@ public class Job
         Finish();
     }
 
-    private protected virtual void InvokeCallback() => _callback?.Invoke();
+    private protected virtual void InvokeCallback() => (Callback as Action)?.Invoke();
 
     private void Finish()
     {
-        _cancellation.Dispose();
+        _cancellation?.Dispose();
         _done.TrySetResult();
         _server.OnJobFinished(this);
     }
@@ -268,16 +284,13 @@ public class Job
 /// <typeparam name="T">The function's result type (for an async function, the type its task yields).</typeparam>
 public sealed class Job<T> : Job
 {
-    private readonly Action<T>? _callback;
     private byte[]? _serialized;
     private T _value = default!;
     private bool _hasValue;
-    private Task<T>? _asTask;
 
     internal Job(JobServer server, string group, Action<T>? callback)
-        : base(server, group, null)
+        : base(server, group, callback)
     {
-        _callback = callback;
     }
 
     /// <summary>The job's result; blocks until the job has finished.</summary>
@@ -295,19 +308,17 @@ public sealed class Job<T> : Job
     }
 
     /// <summary>A task that completes with the job's result, or faults with its failure.</summary>
-    public new Task<T> AsTask() => _asTask ??= AwaitResultAsync();
+    public new Task<T> AsTask() => (Task<T>)(TaskGiven ??= AwaitResultAsync());
 
     /// <summary>Lets a job be awaited: <c>await job</c> gives <see cref="Result"/> without blocking.</summary>
     [EditorBrowsable(EditorBrowsableState.Never)]
     public new JobAwaiter<T> GetAwaiter() => new(this);
 
-    private protected override bool HasCallback => _callback is not null;
-
     private protected override void AcceptResult(byte[] result) => _serialized = result;
 
     private protected override void InvokeCallback()
     {
-        if (_callback is null)
+        if (Callback is not Action<T> callback)
         {
             return; // posted for JobServer.JobFinished only
         }
@@ -322,7 +333,7 @@ public sealed class Job<T> : Job
             return; // The job failed after all (its result could not be read): no callback, the error is in the job.
         }
 
-        _callback!(value);
+        callback(value);
     }
 
     private async Task<T> AwaitResultAsync()

@@ -13,24 +13,23 @@ public sealed partial class JobServer
     /// </summary>
     internal JobCounts CountJobs()
     {
-        int queued = 0, sent = 0, running = 0;
-        foreach (KeyValuePair<long, Job> entry in _unfinished) // lock-free, unlike .Values, which copies under every lock
+        var counts = default(JobCounts);
+        _unfinished.ForEach(ref counts, static (ref JobCounts c, Job job) =>
         {
-            switch (entry.Value.State)
+            switch (job.State)
             {
                 case JobState.Queued:
-                    queued++;
+                    c = c with { Queued = c.Queued + 1 };
                     break;
                 case JobState.Sent:
-                    sent++;
+                    c = c with { Sent = c.Sent + 1 };
                     break;
                 case JobState.Running:
-                    running++;
+                    c = c with { Running = c.Running + 1 };
                     break;
             }
-        }
-
-        return new JobCounts(queued, sent, running);
+        });
+        return counts;
     }
 }
 

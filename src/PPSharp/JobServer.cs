@@ -44,7 +44,8 @@ public sealed partial class JobServer : IDisposable, IAsyncDisposable
     private readonly bool _loggingConfigured;
     private readonly long _created = Stopwatch.GetTimestamp();
     private readonly TimeSpan? _defaultTimeout;
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<long, Job> _unfinished = new();
+    private readonly Internal.UnfinishedJobs _unfinished = new();
+    private WorkSettings? _plainSettings; // the settings of a job without options, built once
     private long _nextJobId;
     private int _destroyed;
 
@@ -260,7 +261,7 @@ public sealed partial class JobServer : IDisposable, IAsyncDisposable
     public Task WaitAsync(string? group, IProgress<MapProgress>? progress, CancellationToken cancellationToken = default) =>
         progress is null ? WaitAsync(group, cancellationToken) : WaitReportingAsync(group, UnfinishedOf(group), progress, cancellationToken);
 
-    private Job[] UnfinishedOf(string? group) => [.. _unfinished.Values.Where(job => group is null || job.Group == group).OrderBy(job => job.Id)];
+    private Job[] UnfinishedOf(string? group) => _unfinished.Snapshot(group);
 
     private async Task WaitReportingAsync(string? group, Job[] jobs, IProgress<MapProgress>? progress, CancellationToken cancellationToken)
     {
@@ -357,7 +358,7 @@ public sealed partial class JobServer : IDisposable, IAsyncDisposable
         var item = new JobWorkItem(job, info.Definition, body, settings);
         job.Item = item;
         _groups.Add(job.Group);
-        _unfinished[job.Id] = job;
+        _unfinished.Add(job);
         try
         {
             Telemetry.OnSubmitting(item, job);
@@ -366,7 +367,7 @@ public sealed partial class JobServer : IDisposable, IAsyncDisposable
         }
         catch
         {
-            _unfinished.TryRemove(job.Id, out _);
+            _unfinished.Remove(job);
             _groups.Done(job.Group);
             throw;
         }
@@ -388,6 +389,11 @@ public sealed partial class JobServer : IDisposable, IAsyncDisposable
     /// <summary>Checks a job's options and fills in the server's defaults.</summary>
     internal WorkSettings SettingsOf(JobOptions? options, int chunkSize = 0)
     {
+        if (options is null && chunkSize == 0 && _plainSettings is { } plain)
+        {
+            return plain; // the usual case: every job without options shares one instance
+        }
+
         TimeSpan? timeout = options?.Timeout ?? _defaultTimeout;
         if (timeout is { } limit && (limit <= TimeSpan.Zero || limit.TotalMilliseconds > int.MaxValue))
         {
@@ -400,14 +406,20 @@ public sealed partial class JobServer : IDisposable, IAsyncDisposable
         TimeSpan delay = options?.RetryDelay ?? TimeSpan.Zero;
         ArgumentOutOfRangeException.ThrowIfLessThan(delay, TimeSpan.Zero, nameof(JobOptions.RetryDelay));
         string[]? retryOn = options?.RetryOn is { Count: > 0 } types ? [.. types.Select(t => t?.FullName ?? throw new ArgumentException("RetryOn holds a null type.", nameof(options)))] : null;
-        return new WorkSettings(options?.Priority ?? 0, milliseconds, retries, chunkSize, retryOn, (long)delay.TotalMilliseconds);
+        var settings = new WorkSettings(options?.Priority ?? 0, milliseconds, retries, chunkSize, retryOn, (long)delay.TotalMilliseconds);
+        if (options is null && chunkSize == 0)
+        {
+            _plainSettings = settings;
+        }
+
+        return settings;
     }
 
     internal bool Cancel(WorkItem item) => _scheduler.Cancel(item);
 
     internal void OnJobFinished(Job job)
     {
-        _unfinished.TryRemove(job.Id, out _);
+        _unfinished.Remove(job);
         _groups.Done(job.Group);
     }
 
@@ -417,7 +429,7 @@ public sealed partial class JobServer : IDisposable, IAsyncDisposable
     /// </summary>
     /// <returns>A snapshot of the unfinished jobs.</returns>
     public IReadOnlyList<JobInfo> GetJobs() =>
-        [.. _unfinished.Values.OrderBy(j => j.Id).Select(j => new JobInfo(j.Id, j.Group, j.State, j.Item?.Executor?.Node))];
+        [.. _unfinished.Snapshot().Select(j => new JobInfo(j.Id, j.Group, j.State, j.Item?.Executor?.Node))];
 
     private RemoteNode[] Nodes()
     {

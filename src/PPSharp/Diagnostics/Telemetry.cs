@@ -16,8 +16,7 @@ internal static class Telemetry
         if (activity is not null)
         {
             activity.SetTag("ppsharp.function", FunctionNames.Of(item.Function));
-            item.Activity = activity;
-            item.TraceParent = activity.Id;
+            item.Activity = activity; // and so its id is the trace parent sent with the job
         }
     }
 
