@@ -14,11 +14,17 @@ internal sealed class FunctionDefinition(int id, byte[] payload) : IOutgoingFram
     /// <summary>The whole DefineFunction payload, id included (see <c>FunctionDescriptor</c> for its layout).</summary>
     public ReadOnlyMemory<byte> Payload { get; } = payload;
 
-    /// <summary>Jobs shorter than this on average are "short": a round trip would cost as much as the job.</summary>
-    private static readonly double ShortJobTicks = TimeSpan.FromMilliseconds(1).Ticks;
+    /// <summary>
+    /// Jobs shorter than this on average are "short": their starts are not acknowledged and their answers are gathered
+    /// (<c>WorkerChannelWriter</c>), since waking the client for each one would cost a good share of the job.
+    /// </summary>
+    private static readonly double ShortJobTicks = TimeSpan.FromMilliseconds(5).Ticks;
 
-    /// <summary>How much work each slot keeps queued ahead of the running job: enough to cover a dispatch round trip.</summary>
-    private static readonly double AheadTicks = TimeSpan.FromMilliseconds(2).Ticks;
+    /// <summary>
+    /// How much work each slot keeps queued ahead of the running job: enough to cover a dispatch round trip and the
+    /// time a worker gathers answers before writing them (<c>WorkerChannelWriter.MaxPendingTicks</c>), so it never waits.
+    /// </summary>
+    private static readonly double AheadTicks = TimeSpan.FromMilliseconds(16).Ticks;
 
     /// <summary>The most jobs queued ahead per slot, for the tiniest functions.</summary>
     internal const int MaxAheadPerSlot = 32;
