@@ -18,7 +18,7 @@ internal sealed class FunctionDefinition(int id, byte[] payload) : IOutgoingFram
     /// Jobs shorter than this on average are "short": their starts are not acknowledged and their answers are gathered
     /// (<c>WorkerChannelWriter</c>), since waking the client for each one would cost a good share of the job.
     /// </summary>
-    private static readonly double ShortJobTicks = TimeSpan.FromMilliseconds(5).Ticks;
+    private static readonly double ShortJobTicks = TimeSpan.FromMilliseconds(10).Ticks;
 
     /// <summary>
     /// How much work each slot keeps queued ahead of the running job: enough to cover a dispatch round trip and the
