@@ -10,7 +10,7 @@ namespace PPSharp.Workers;
 /// </summary>
 internal sealed class LocalWorkerPool : IAsyncDisposable
 {
-    /// <summary>After this many workers in a row fail to start, queued jobs are failed (or given back) rather than left waiting forever.</summary>
+    /// <summary>After this many workers in a row fail to start, queued jobs are failed (on a node, its clients are refused) rather than left waiting forever.</summary>
     private const int FailuresBeforeGivingUp = 3;
 
     private readonly Lock _gate = new();
@@ -60,7 +60,6 @@ internal sealed class LocalWorkerPool : IAsyncDisposable
 
     /// <summary>Called when a worker joins after <see cref="CannotStart"/> was called.</summary>
     public Action? StartedAgain { get; init; }
-
 
     /// <summary>The most characters of a job's console output its worker keeps (head and tail).</summary>
     public int MaxJobOutputSize { get; init; } = JobServerOptions.DefaultMaxJobOutputSize;
