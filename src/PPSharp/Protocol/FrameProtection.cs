@@ -114,13 +114,19 @@ internal sealed class FrameSealer(byte[] key) : FrameProtection(key)
         }
 
         int sealedLength = length + TagSize;
-        Span<byte> target = output.GetSpan(FrameCodec.HeaderSize + sealedLength);
-        Span<byte> header = target[..FrameCodec.HeaderSize];
+        Span<byte> header = stackalloc byte[FrameCodec.HeaderSize];
         WriteHeader(header, sealedLength);
         Span<byte> nonce = NonceOf(stackalloc byte[16]);
         NextNonce(nonce);
-        Aes.Encrypt(nonce, _staging.WrittenSpan, target.Slice(FrameCodec.HeaderSize, length), target.Slice(FrameCodec.HeaderSize + length, TagSize), header);
-        output.Advance(FrameCodec.HeaderSize + sealedLength);
+
+        // Encrypted in place, the tag after it, then copied out in the output's own pieces: a record as large as its
+        // largest frame (an 8 MiB argument, a 4 MB assembly) never asks the output for one buffer of its size.
+        _staging.GetSpan(TagSize);
+        _staging.Advance(TagSize);
+        Span<byte> staged = _staging.Written;
+        Aes.Encrypt(nonce, staged[..length], staged[..length], staged.Slice(length, TagSize), header);
+        output.Write(header);
+        output.Write(staged);
         if (_staging.Capacity > KeepStagingBelow)
         {
             _staging.Release();
@@ -176,7 +182,7 @@ internal sealed class FrameOpener(byte[] key) : FrameProtection(key)
     public Opened Open(ReadOnlySequence<byte> record)
     {
         int length = (int)record.Length - TagSize;
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(Math.Max(1, length));
+        byte[] buffer = PooledBufferWriter.Rent(Math.Max(1, length));
         try
         {
             Span<byte> tag = stackalloc byte[TagSize];
@@ -203,7 +209,7 @@ internal sealed class FrameOpener(byte[] key) : FrameProtection(key)
         }
         catch (AuthenticationTagMismatchException)
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            PooledBufferWriter.Return(buffer);
             throw new ProtocolException("A sealed record failed authentication: altered, replayed or out of order.");
         }
     }
@@ -213,6 +219,6 @@ internal sealed class FrameOpener(byte[] key) : FrameProtection(key)
     {
         public ReadOnlySequence<byte> Payload => new(buffer, 0, length);
 
-        public void Dispose() => ArrayPool<byte>.Shared.Return(buffer);
+        public void Dispose() => PooledBufferWriter.Return(buffer);
     }
 }

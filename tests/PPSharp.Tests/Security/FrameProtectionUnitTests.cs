@@ -127,6 +127,44 @@ public sealed class FrameProtectionUnitTests
     }
 
     [Fact]
+    public void ALargeFrame_IsSealedInTheOutputsOwnPieces_AndOpensWhole()
+    {
+        byte[] payload = new byte[3_000_000];
+        new Random(7).NextBytes(payload);
+        using var sealer = new FrameSealer(Key(9));
+        var output = new PieceRecordingWriter();
+
+        sealer.Add(new RawFrame(MessageType.AssemblyData, payload), int.MaxValue);
+        sealer.Seal(output);
+
+        // Never one buffer of the record's size from the output (a pipe would rent it from the shared pool for good).
+        Assert.True(output.LargestAsked <= 64 * 1024, $"the sealer asked the output for {output.LargestAsked} bytes at once");
+        (MessageType type, byte[] opened) = Assert.Single(Open(Key(9), output.Written.ToArray()));
+        Assert.Equal(MessageType.AssemblyData, type);
+        Assert.Equal(payload, opened);
+    }
+
+    /// <summary>An output that hands out pieces of at most 64 KiB, as a pipe does, and records the largest size asked for.</summary>
+    private sealed class PieceRecordingWriter : IBufferWriter<byte>
+    {
+        private readonly ArrayBufferWriter<byte> _inner = new();
+
+        public int LargestAsked { get; private set; }
+
+        public ReadOnlyMemory<byte> Written => _inner.WrittenMemory;
+
+        public void Advance(int count) => _inner.Advance(count);
+
+        public Memory<byte> GetMemory(int sizeHint = 0)
+        {
+            LargestAsked = Math.Max(LargestAsked, sizeHint);
+            return _inner.GetMemory(64 * 1024)[..(64 * 1024)];
+        }
+
+        public Span<byte> GetSpan(int sizeHint = 0) => GetMemory(sizeHint).Span;
+    }
+
+    [Fact]
     public void ReorderedFrames_FailToOpen()
     {
         List<byte[]> wire = Seal(Key(5), new RawFrame(MessageType.RunJob, [1]), new RawFrame(MessageType.RunJob, [2]));
