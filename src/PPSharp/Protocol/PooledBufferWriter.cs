@@ -2,23 +2,24 @@ using System.Buffers;
 
 namespace PPSharp.Protocol;
 
-/// <summary>A growable buffer writer over arrays rented from <see cref="ArrayPool{T}.Shared"/> (<see cref="Rent"/>). Not thread-safe.</summary>
-internal sealed class PooledBufferWriter : IBufferWriter<byte>
+/// <summary>
+/// A growable buffer writer over arrays rented from <see cref="ArrayPool{T}.Shared"/>, up to a size limit (<see cref="Rent"/>).
+/// Not thread-safe.
+/// </summary>
+/// <param name="poolLimit">
+/// Arrays above this size are allocated and left to the collector instead of passing through the shared pool, which
+/// keeps what it is given for the life of the process (up to 32 arrays of each size per core, trimmed only by a full
+/// collection under memory pressure). No limit by default: a worker reuses its one large answer buffer, job after job.
+/// </param>
+internal sealed class PooledBufferWriter(int poolLimit = int.MaxValue) : IBufferWriter<byte>
 {
-    /// <summary>
-    /// Arrays above this size are allocated and left to the collector instead of going through the shared pool: the pool
-    /// keeps what it is given for the life of the process (up to 32 arrays of each size per core, trimmed only by a
-    /// full collection under memory pressure), so an upload of a 4.5 MB assembly to each of 100 nodes left 870 MB in it.
-    /// </summary>
-    public const int PoolLimit = 1 << 20;
+    /// <summary>An array of at least <paramref name="size"/> bytes: pooled up to <paramref name="poolLimit"/>, fresh above.</summary>
+    public static byte[] Rent(int size, int poolLimit) => size <= poolLimit ? ArrayPool<byte>.Shared.Rent(size) : GC.AllocateUninitializedArray<byte>(size);
 
-    /// <summary>An array of at least <paramref name="size"/> bytes: pooled up to <see cref="PoolLimit"/>, fresh above.</summary>
-    public static byte[] Rent(int size) => size <= PoolLimit ? ArrayPool<byte>.Shared.Rent(size) : GC.AllocateUninitializedArray<byte>(size);
-
-    /// <summary>Gives back an array from <see cref="Rent"/>: to the pool if it came from it, else to the collector.</summary>
-    public static void Return(byte[] array)
+    /// <summary>Gives back an array from <see cref="Rent"/> with the same limit: to the pool if it came from it, else to the collector.</summary>
+    public static void Return(byte[] array, int poolLimit)
     {
-        if (array.Length is > 0 and <= PoolLimit)
+        if (array.Length > 0 && array.Length <= poolLimit)
         {
             ArrayPool<byte>.Shared.Return(array);
         }
@@ -47,7 +48,7 @@ internal sealed class PooledBufferWriter : IBufferWriter<byte>
         byte[] old = _buffer;
         _buffer = [];
         _written = 0;
-        Return(old);
+        Return(old, poolLimit);
     }
 
     public void Advance(int count)
@@ -86,10 +87,10 @@ internal sealed class PooledBufferWriter : IBufferWriter<byte>
             throw new InvalidOperationException("A frame payload cannot exceed the largest array.");
         }
 
-        byte[] grown = Rent(size);
+        byte[] grown = Rent(size, poolLimit);
         _buffer.AsSpan(0, _written).CopyTo(grown);
         byte[] old = _buffer;
         _buffer = grown;
-        Return(old);
+        Return(old, poolLimit);
     }
 }
