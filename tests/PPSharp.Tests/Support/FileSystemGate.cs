@@ -1,5 +1,4 @@
 using System.Net.Sockets;
-using System.Threading.Channels;
 
 namespace PPSharp.Tests.Support;
 
@@ -12,22 +11,15 @@ namespace PPSharp.Tests.Support;
 /// </summary>
 public sealed class FileSystemGate : IDisposable
 {
-    private readonly Socket listener;
-    private readonly CancellationTokenSource stop = new();
-    private readonly Channel<int> arrivals = Channel.CreateUnbounded<int>();
-    private readonly List<Socket> clients = [];
-    private readonly Lock sync = new();
-    private readonly Task acceptLoop;
-    private bool open;
+    private readonly GateListener gate;
 
     /// <param name="path">Where the socket is made (a path that does not exist yet; at most about 100 bytes long).</param>
     public FileSystemGate(string path)
     {
         Path = path;
-        listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         listener.Bind(new UnixDomainSocketEndPoint(path));
-        listener.Listen(128);
-        acceptLoop = Task.Run(AcceptLoopAsync);
+        gate = new GateListener(listener);
     }
 
     /// <summary>The socket's path; pass it to the job as its argument.</summary>
@@ -47,117 +39,14 @@ public sealed class FileSystemGate : IDisposable
     }
 
     /// <summary>Waits (bounded) until one more job has arrived at the gate; returns its worker's pid.</summary>
-    public async Task<int> NextArrivalAsync(TimeSpan? bound = null) =>
-        await arrivals.Reader.ReadAsync().AsTask().WaitAsync(bound ?? Bounds.Hang);
+    public Task<int> NextArrivalAsync(TimeSpan? bound = null) => gate.NextArrivalAsync(bound);
 
     /// <summary>Releases every waiting job, and every job that arrives from now on.</summary>
-    public void Open()
-    {
-        lock (sync)
-        {
-            open = true;
-            foreach (Socket client in clients)
-            {
-                Release(client);
-            }
-        }
-    }
+    public void Open() => gate.Open();
 
     public void Dispose()
     {
-        stop.Cancel();
-        listener.Dispose();
-        lock (sync)
-        {
-            foreach (Socket client in clients)
-            {
-                client.Dispose();
-            }
-
-            clients.Clear();
-        }
-
-        try
-        {
-            acceptLoop.Wait(Bounds.Hang);
-        }
-        catch (AggregateException)
-        {
-        }
-
-        stop.Dispose();
+        gate.Dispose();
         File.Delete(Path);
-    }
-
-    private static void Release(Socket client)
-    {
-        try
-        {
-            client.Send([1]);
-        }
-        catch (SocketException)
-        {
-            // The job's worker is gone (killed with its node, or by the test); nothing to release.
-        }
-        catch (ObjectDisposedException)
-        {
-        }
-    }
-
-    private async Task AcceptLoopAsync()
-    {
-        while (!stop.IsCancellationRequested)
-        {
-            Socket client;
-            try
-            {
-                client = await listener.AcceptAsync(stop.Token);
-            }
-            catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
-            {
-                return;
-            }
-
-            int pid;
-            try
-            {
-                var buffer = new byte[4];
-                int read = 0;
-                while (read < buffer.Length)
-                {
-                    int n = await client.ReceiveAsync(buffer.AsMemory(read), SocketFlags.None, stop.Token);
-                    if (n == 0)
-                    {
-                        throw new EndOfStreamException();
-                    }
-
-                    read += n;
-                }
-
-                pid = BitConverter.ToInt32(buffer);
-            }
-            catch (Exception ex) when (ex is SocketException or OperationCanceledException or EndOfStreamException or ObjectDisposedException)
-            {
-                client.Dispose();
-                continue;
-            }
-
-            lock (sync)
-            {
-                if (stop.IsCancellationRequested)
-                {
-                    client.Dispose();
-                    return;
-                }
-
-                clients.Add(client);
-                if (open)
-                {
-                    Release(client);
-                }
-            }
-
-            arrivals.Writer.TryWrite(pid);
-        }
     }
 }

@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Sockets;
-using System.Threading.Channels;
 
 namespace PPSharp.Tests.Support;
 
@@ -12,20 +11,14 @@ namespace PPSharp.Tests.Support;
 /// </summary>
 public sealed class JobGate : IDisposable
 {
-    private readonly TcpListener listener;
-    private readonly CancellationTokenSource stop = new();
-    private readonly Channel<int> arrivals = Channel.CreateUnbounded<int>();
-    private readonly List<TcpClient> clients = [];
-    private readonly Lock sync = new();
-    private readonly Task acceptLoop;
-    private bool open;
+    private readonly GateListener gate;
 
     public JobGate()
     {
-        listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        Port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        acceptLoop = Task.Run(AcceptLoopAsync);
+        var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        Port = ((IPEndPoint)listener.LocalEndPoint!).Port;
+        gate = new GateListener(listener);
     }
 
     /// <summary>The loopback port the jobs connect to; pass it to the job as its argument.</summary>
@@ -55,113 +48,10 @@ public sealed class JobGate : IDisposable
     }
 
     /// <summary>Waits (bounded) until one more job has arrived at the gate; returns its worker's pid.</summary>
-    public async Task<int> NextArrivalAsync(TimeSpan? bound = null) =>
-        await arrivals.Reader.ReadAsync().AsTask().WaitAsync(bound ?? Bounds.Hang);
+    public Task<int> NextArrivalAsync(TimeSpan? bound = null) => gate.NextArrivalAsync(bound);
 
     /// <summary>Releases every waiting job, and every job that arrives from now on.</summary>
-    public void Open()
-    {
-        lock (sync)
-        {
-            open = true;
-            foreach (TcpClient client in clients)
-            {
-                Release(client);
-            }
-        }
-    }
+    public void Open() => gate.Open();
 
-    public void Dispose()
-    {
-        stop.Cancel();
-        listener.Stop();
-        lock (sync)
-        {
-            foreach (TcpClient client in clients)
-            {
-                client.Dispose();
-            }
-
-            clients.Clear();
-        }
-
-        try
-        {
-            acceptLoop.Wait(Bounds.Hang);
-        }
-        catch (AggregateException)
-        {
-        }
-
-        stop.Dispose();
-    }
-
-    private static void Release(TcpClient client)
-    {
-        try
-        {
-            client.GetStream().WriteByte(1);
-        }
-        catch (IOException)
-        {
-            // The job's worker is gone (crashed or killed by the test); nothing to release.
-        }
-        catch (ObjectDisposedException)
-        {
-        }
-    }
-
-    private async Task AcceptLoopAsync()
-    {
-        while (!stop.IsCancellationRequested)
-        {
-            TcpClient client;
-            try
-            {
-                client = await listener.AcceptTcpClientAsync(stop.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-            catch (SocketException)
-            {
-                return;
-            }
-            catch (ObjectDisposedException)
-            {
-                return;
-            }
-
-            int pid;
-            try
-            {
-                var buffer = new byte[4];
-                await client.GetStream().ReadExactlyAsync(buffer, stop.Token);
-                pid = BitConverter.ToInt32(buffer);
-            }
-            catch (Exception ex) when (ex is IOException or OperationCanceledException or EndOfStreamException or ObjectDisposedException)
-            {
-                client.Dispose();
-                continue;
-            }
-
-            lock (sync)
-            {
-                if (stop.IsCancellationRequested)
-                {
-                    client.Dispose();
-                    return;
-                }
-
-                clients.Add(client);
-                if (open)
-                {
-                    Release(client);
-                }
-            }
-
-            arrivals.Writer.TryWrite(pid);
-        }
-    }
+    public void Dispose() => gate.Dispose();
 }
