@@ -63,6 +63,12 @@ internal sealed class FrameConnection : IAsyncDisposable
         set => _maxPayload = value;
     }
 
+    /// <summary>
+    /// Called on the read loop once the frames of one read have all been handed to the handler: a handler that stages
+    /// work per frame can publish it here in one step, so another thread sees the whole burst at once, not frame by frame.
+    /// </summary>
+    public Action? AfterFrames { get; init; }
+
     /// <summary>Who is at the other end, for the byte counts of the <c>PPSharp</c> meter: "local", or a node or client address.</summary>
     public string Peer { get; init; } = "local";
 
@@ -221,6 +227,8 @@ internal sealed class FrameConnection : IAsyncDisposable
                 {
                     more = _opener is { } opener ? ReadSealedRecord(ref buffer, opener) : ReadPlainFrame(ref buffer);
                 }
+
+                AfterFrames?.Invoke();
 
                 PPSharpMetrics.OnBytes(result.Buffer.Length - buffer.Length, Peer, sent: false);
                 _reader.AdvanceTo(buffer.Start, buffer.End);
