@@ -15,7 +15,11 @@ public sealed class CodeUnloadTests : RemoteTestBase
             before = await client.Submit(() => Environment.ProcessId).AsTask().WaitAsync(Bounds.Hang);
         }
 
-        // The client is gone: its code is no longer needed, so the worker that loaded it is replaced.
+        // The client is gone: its code is no longer needed, so the worker that loaded it is replaced. The node must
+        // have seen it go before the next client connects: that one ships the same code, which would then still be in
+        // use (under load the first departure was sometimes noticed after the second client's upload, and nothing was
+        // replaced, rightly).
+        await node.Process.WaitForErrorLineAsync(l => l.Contains("no longer used", StringComparison.Ordinal), "the recycling log line");
         using var next = new JobServer(0, ppservers: [node.Address], secret: Secret);
         var watch = System.Diagnostics.Stopwatch.StartNew();
         int after;
@@ -26,6 +30,5 @@ public sealed class CodeUnloadTests : RemoteTestBase
         while (after == before && watch.Elapsed < Bounds.Hang);
 
         Assert.NotEqual(before, after);
-        await node.Process.WaitForErrorLineAsync(l => l.Contains("no longer used", StringComparison.Ordinal), "the recycling log line");
     }
 }
