@@ -28,6 +28,7 @@ internal sealed class FrameConnection : IAsyncDisposable
         new UnboundedChannelOptions { SingleReader = true, SingleWriter = false, AllowSynchronousContinuations = false });
 
     private readonly FrameHandler _onFrame;
+    private readonly bool _readOnOwnThread;
     private volatile int _maxPayload;
     private volatile FrameOpener? _opener;
     private FrameSealer? _sealer; // the write loop's own
@@ -43,12 +44,21 @@ internal sealed class FrameConnection : IAsyncDisposable
 
     public delegate void FrameHandler(MessageType type, ReadOnlySequence<byte> payload);
 
-    public FrameConnection(Stream stream, int maxPayload, FrameHandler onFrame)
+    /// <param name="stream">The connection.</param>
+    /// <param name="maxPayload">The largest payload accepted (see <see cref="MaxPayload"/>).</param>
+    /// <param name="onFrame">Called on the read loop for each frame received.</param>
+    /// <param name="readOnOwnThread">
+    /// True to read on a thread of this connection's own that blocks in the socket's receive, instead of an async loop
+    /// that the socket engine's thread hands to the thread pool after every read: two thread hand-offs (and their
+    /// wake-ups) fewer per read, for a process with one busy connection (a worker). Not for a process with many.
+    /// </param>
+    public FrameConnection(Stream stream, int maxPayload, FrameHandler onFrame, bool readOnOwnThread = false)
     {
         _stream = stream;
         _maxPayload = maxPayload;
         _onFrame = onFrame;
-        _reader = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 64 * 1024, minimumReadSize: 16 * 1024, leaveOpen: true));
+        _readOnOwnThread = readOnOwnThread;
+        _reader = PipeReader.Create(readOnOwnThread ? new BlockingReads(stream) : stream, new StreamPipeReaderOptions(bufferSize: 64 * 1024, minimumReadSize: 16 * 1024, leaveOpen: true));
         _writer = PipeWriter.Create(stream, new StreamPipeWriterOptions(minimumBufferSize: 64 * 1024, leaveOpen: true));
         _counter = new FrameCodec.CountingWriter(_writer);
     }
@@ -96,8 +106,62 @@ internal sealed class FrameConnection : IAsyncDisposable
 
     public void Start()
     {
-        _readLoop = Task.Run(ReadLoopAsync);
+        _readLoop = _readOnOwnThread ? ReadOnOwnThread() : Task.Run(ReadLoopAsync);
         _writeLoop = Task.Run(WriteLoopAsync);
+    }
+
+    /// <summary>
+    /// Runs the read loop on a new thread. Its reads complete synchronously (<see cref="BlockingReads"/>), so the loop
+    /// never leaves that thread, except after <see cref="PauseReading"/>, when it goes on on the thread pool.
+    /// </summary>
+    private Task ReadOnOwnThread()
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var thread = new Thread(() =>
+        {
+            Task loop = ReadLoopAsync();
+            loop.ContinueWith(static (_, state) => ((TaskCompletionSource)state!).SetResult(), done, TaskScheduler.Default);
+        })
+        {
+            IsBackground = true,
+            Name = "PPSharp frame reader",
+        };
+        thread.Start();
+        return done.Task;
+    }
+
+    /// <summary>A stream whose async reads are its blocking reads, completed before they return.</summary>
+    private sealed class BlockingReads(Stream inner) : Stream
+    {
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override int Read(byte[] buffer, int offset, int count) => inner.Read(buffer, offset, count);
+
+        public override int Read(Span<byte> buffer) => inner.Read(buffer);
+
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
+            cancellationToken.IsCancellationRequested ? ValueTask.FromCanceled<int>(cancellationToken) : new(inner.Read(buffer.Span));
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 
     /// <summary>Queues a frame; returns <see langword="false"/> once the connection is closing.</summary>
