@@ -3,6 +3,7 @@
 //   dotnet run -c Release --project bench/PPSharp.Bench -- --json out.json  the same, and the figures as JSON
 //   dotnet run -c Release --project bench/PPSharp.Bench -- micro [BenchmarkDotNet options]   the micro-benchmarks
 //   dotnet run -c Release --project bench/PPSharp.Bench -- scaling [--quick]   W = 1 … cores + 1 workers, local and on a node
+//   ... -- scaling --workers 2 --lengths 0.1 --where local --fixed-only            one row, while chasing one figure
 //   dotnet run -c Release --project bench/PPSharp.Bench -- nodes [--count N]   one client, N ppserver nodes: per-node cost
 //   dotnet run -c Release --project bench/PPSharp.Bench -- soak [--jobs N] [--kill-every S]   a million jobs while workers are killed
 //   dotnet run -c Release --project bench/PPSharp.Bench -- tls [--quick]   remote workloads, plain and over TLS, alternated
@@ -24,7 +25,7 @@ internal static class Program
 
         if (args.Length > 0 && args[0] == "scaling")
         {
-            return Scaling.Run(quick: args.Contains("--quick"));
+            return Scaling.Run(quick: args.Contains("--quick"), Scaling.Filter.Parse(args[1..]));
         }
 
         if (args.Length > 0 && args[0] == ManyNodes.Mode)
@@ -49,7 +50,7 @@ internal static class Program
 
         if (args.Length > 0 && args[0] is "-h" or "--help")
         {
-            Console.WriteLine("usage: PPSharp.Bench [suite] [--json PATH] [--quick]   |   PPSharp.Bench scaling [--quick]   |   PPSharp.Bench micro [BenchmarkDotNet options]   |   PPSharp.Bench nodes [--count N]   |   PPSharp.Bench soak [--jobs N] [--kill-every S] (soak --help for more)   |   PPSharp.Bench tls [--quick]");
+            Console.WriteLine("usage: PPSharp.Bench [suite] [--json PATH] [--quick]   |   PPSharp.Bench scaling [--quick] [--workers W] [--lengths 0.1,1] [--where local|node] [--fixed-only]   |   PPSharp.Bench micro [BenchmarkDotNet options]   |   PPSharp.Bench nodes [--count N]   |   PPSharp.Bench soak [--jobs N] [--kill-every S] (soak --help for more)   |   PPSharp.Bench tls [--quick]");
             return 0;
         }
 
