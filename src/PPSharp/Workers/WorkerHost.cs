@@ -200,8 +200,8 @@ internal static class WorkerHost
 
         if (error is null)
         {
-            ReadOnlyMemory<byte> value = results.WrittenMemory.ToArray();
-            return new Messages.JobSucceeded(job.Header.JobId, elapsed, text, value);
+            // Not copied: the answer is appended to the channel's buffer before the next job reuses `results`.
+            return new Messages.JobSucceeded(job.Header.JobId, elapsed, text, results.WrittenMemory);
         }
 
         return ExceptionPayload.Failed(job.Header.JobId, elapsed, text, error);
