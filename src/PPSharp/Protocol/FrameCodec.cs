@@ -41,6 +41,28 @@ internal static class FrameCodec
         WriteHeader(header.Span, frame.Type, (int)length);
     }
 
+    /// <summary>
+    /// Appends one whole frame to <paramref name="buffer"/>: header, then payload. A payload over
+    /// <paramref name="maxPayload"/> is taken back out, leaving the buffer as it was, and false is returned.
+    /// </summary>
+    public static bool TryAppend(PooledBufferWriter buffer, IOutgoingFrame frame, int maxPayload, out int length)
+    {
+        int start = buffer.WrittenCount;
+        buffer.GetSpan(HeaderSize);
+        buffer.Advance(HeaderSize);
+        frame.WritePayload(buffer);
+        length = buffer.WrittenCount - start - HeaderSize;
+        if (length > maxPayload)
+        {
+            buffer.Truncate(start);
+            return false;
+        }
+
+        // Filled in last, in place: the array may have been replaced while the payload was written.
+        WriteHeader(buffer.Written.Slice(start, HeaderSize), frame.Type, length);
+        return true;
+    }
+
     /// <summary>Fills in a frame's 5-byte header.</summary>
     public static void WriteHeader(Span<byte> header, MessageType type, int length)
     {

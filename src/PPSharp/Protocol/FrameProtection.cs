@@ -94,20 +94,10 @@ internal sealed class FrameSealer(byte[] key) : FrameProtection(key)
     /// <exception cref="ProtocolException">The payload exceeds <paramref name="maxPayload"/>.</exception>
     public void Add(IOutgoingFrame frame, int maxPayload)
     {
-        int start = _staging.WrittenCount;
-        _staging.GetSpan(FrameCodec.HeaderSize);
-        _staging.Advance(FrameCodec.HeaderSize);
-        frame.WritePayload(_staging);
-        int length = _staging.WrittenCount - start - FrameCodec.HeaderSize;
-        if (length > maxPayload)
+        if (!FrameCodec.TryAppend(_staging, frame, maxPayload, out int length))
         {
-            _staging.Truncate(start);
             throw new ProtocolException($"A {frame.Type} frame of {length} bytes exceeds the limit of {maxPayload} bytes.");
         }
-
-        Span<byte> header = _staging.Written.Slice(start, FrameCodec.HeaderSize);
-        BinaryPrimitives.WriteUInt32LittleEndian(header, (uint)length);
-        header[4] = (byte)frame.Type;
     }
 
     /// <summary>Seals the frames added since the last record, if any, as one record written to <paramref name="output"/>.</summary>

@@ -440,19 +440,10 @@ internal sealed class WorkerChannelWriter(Socket socket, int maxFrame)
     {
         lock (_gate)
         {
-            int mark = _buffer.WrittenCount;
-            _buffer.GetSpan(FrameCodec.HeaderSize);
-            _buffer.Advance(FrameCodec.HeaderSize);
-            frame.WritePayload(_buffer);
-            int payload = _buffer.WrittenCount - mark - FrameCodec.HeaderSize;
-            if (payload > maxFrame)
+            if (!FrameCodec.TryAppend(_buffer, frame, maxFrame, out _))
             {
-                _buffer.Truncate(mark);
                 return false;
             }
-
-            // The header is filled in last, in place: the array may have been replaced while the payload was written.
-            FrameCodec.WriteHeader(_buffer.Written.Slice(mark, FrameCodec.HeaderSize), frame.Type, payload);
 
             if (_pendingFrames++ == 0)
             {
