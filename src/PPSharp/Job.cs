@@ -213,7 +213,7 @@ public class Job
         switch (outcome.Kind)
         {
             case OutcomeKind.Succeeded:
-                AcceptResult(outcome.Result ?? []);
+                AcceptResult(outcome.Result);
                 break;
             case OutcomeKind.Failed when outcome.ErrorType == typeof(WorkerCrashedException).FullName:
                 Fail(new WorkerCrashedException($"Job {Id} failed on {outcome.Node}: {outcome.ErrorMessage}", outcome.Node, null));
@@ -248,7 +248,7 @@ public class Job
 
     private protected bool HasCallback => Callback is not null;
 
-    private protected virtual void AcceptResult(byte[] result)
+    private protected virtual void AcceptResult(ReadOnlyMemory<byte> result)
     {
     }
 
@@ -288,7 +288,7 @@ public class Job
 /// <typeparam name="T">The function's result type (for an async function, the type its task yields).</typeparam>
 public sealed class Job<T> : Job
 {
-    private byte[]? _serialized;
+    private ReadOnlyMemory<byte> _serialized;
     private T _value = default!;
     private bool _hasValue;
 
@@ -318,7 +318,7 @@ public sealed class Job<T> : Job
     [EditorBrowsable(EditorBrowsableState.Never)]
     public new JobAwaiter<T> GetAwaiter() => new(this);
 
-    private protected override void AcceptResult(byte[] result) => _serialized = result;
+    private protected override void AcceptResult(ReadOnlyMemory<byte> result) => _serialized = result;
 
     private protected override void InvokeCallback()
     {
@@ -356,9 +356,10 @@ public sealed class Job<T> : Job
             {
                 try
                 {
-                    _value = Serialization.JobPayload.ReadResult<T>(_serialized!);
+                    _value = Serialization.JobPayload.ReadResult<T>(_serialized);
                     _hasValue = true;
-                    _serialized = null;
+                    Protocol.LargeArrays.Shared.Return(_serialized); // read once: a large result's array goes to the next one
+                    _serialized = default;
                 }
                 catch (Exception ex) when (ex is Serialization.PayloadSerializationException or MessagePack.MessagePackSerializationException)
                 {

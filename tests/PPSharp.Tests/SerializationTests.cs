@@ -193,6 +193,63 @@ public sealed class SerializationTests
     }
 
     [Fact]
+    public async Task LargeResults_ReadOneAfterAnother_StayIntact_WhenTheirBuffersGoToTheNext()
+    {
+        // A result over 1 MiB arrives in a reused array, given back once the job's value has been read: the value a
+        // caller already holds, a second read of the same job and a map's large items must not change when later
+        // results fill that array.
+        using var server = new JobServer(1);
+        static byte[] Filled(int length, byte value)
+        {
+            var bytes = new byte[length];
+            Array.Fill(bytes, value);
+            return bytes;
+        }
+
+        const int Size = 3 << 20;
+        Job<byte[]> first = server.Submit(Filled, Size, (byte)1);
+        byte[] held = await first.AsTask().WaitAsync(Bounds.Heavy);
+        for (byte value = 2; value < 6; value++)
+        {
+            Assert.Equal(Filled(Size - value, value), await server.Submit(Filled, Size - value, value).AsTask().WaitAsync(Bounds.Heavy));
+        }
+
+        Assert.True(held.Length == Size && held.All(b => b == 1), "the first result changed after later results were read");
+        Assert.Same(held, first.Result);
+
+        byte[][] mapped = [.. server.Map((int i) => Filled((2 << 20) + i, (byte)(10 + i)), Enumerable.Range(0, 6), chunkSize: 2)];
+        Assert.Equal(6, mapped.Length);
+        for (int i = 0; i < mapped.Length; i++)
+        {
+            Assert.True(mapped[i].Length == (2 << 20) + i && mapped[i].All(b => b == 10 + i), $"map item {i} is not what its job returned");
+        }
+    }
+
+    [Fact]
+    public async Task LargeArgumentsQueuedTogether_EachReachTheirJobIntact_WhenBuffersAreReused()
+    {
+        // Bodies over 1 MiB pass through reused arrays in the worker and the client: jobs queued ahead hold several at
+        // once, and sizes that shrink and grow make a reused array longer than the body it carries.
+        using var server = new JobServer(1);
+        int[] sizes = [3 << 20, (2 << 20) + 17, 5 << 20, (1 << 20) + 1, 3 << 20, 4 << 20];
+        byte[][] data = [.. sizes.Select((size, i) =>
+        {
+            var bytes = new byte[size];
+            new Random(i).NextBytes(bytes);
+            return bytes;
+        })];
+
+        Job<string>[] hashes = [.. data.Select(d => server.Submit((byte[] b) => $"{b.Length}:{Convert.ToHexString(SHA256.HashData(b))}", d))];
+        Job<byte[]>[] echoes = [.. data.Select(d => server.Submit(Functions.Echo<byte[]>, d))];
+
+        for (int i = 0; i < data.Length; i++)
+        {
+            Assert.Equal($"{data[i].Length}:{Convert.ToHexString(SHA256.HashData(data[i]))}", await hashes[i].AsTask().WaitAsync(Bounds.Heavy));
+            Assert.Equal(data[i], await echoes[i].AsTask().WaitAsync(Bounds.Heavy));
+        }
+    }
+
+    [Fact]
     public async Task Submit_KeepsTheCycle_WhenArgumentGraphIsCyclic()
     {
         using var server = new JobServer(1);

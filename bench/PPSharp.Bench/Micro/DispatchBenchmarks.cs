@@ -33,7 +33,7 @@ public class DispatchBenchmarks
         (_function, _body) = FramingBenchmarks.TinyJob();
         _function.Observe(TimeSpan.FromTicks(20)); // proved short: jobs are sent ahead, as in the throughput workload
         _items = new BenchItem[Jobs];
-        _outcome = new WorkOutcome(OutcomeKind.Succeeded, "local", TimeSpan.FromTicks(20), null, [42]);
+        _outcome = new WorkOutcome(OutcomeKind.Succeeded, "local", TimeSpan.FromTicks(20), null, new byte[] { 42 });
         _server = new JobServer(0);
     }
 

@@ -1,4 +1,5 @@
 using MessagePack;
+using PPSharp.Protocol;
 using PPSharp.Scheduling;
 using PPSharp.Serialization;
 
@@ -10,7 +11,7 @@ namespace PPSharp.Mapping;
 /// </summary>
 internal sealed class ChunkJob<TResult> : Job
 {
-    private byte[]? _result;
+    private ReadOnlyMemory<byte> _result;
     private ItemOutcome[]? _outcomes;
 
     public ChunkJob(JobServer server, int firstIndex, int count)
@@ -25,7 +26,7 @@ internal sealed class ChunkJob<TResult> : Job
 
     public int Count { get; }
 
-    private protected override void AcceptResult(byte[] result) => _result = result;
+    private protected override void AcceptResult(ReadOnlyMemory<byte> result) => _result = result;
 
     /// <summary>The chunk's items in order, each a value or the exception to throw for it (naming its index).</summary>
     /// <remarks>Read once, by the one thread that enumerates the map.</remarks>
@@ -46,7 +47,7 @@ internal sealed class ChunkJob<TResult> : Job
     private ItemOutcome[] Read()
     {
         var outcomes = new ItemOutcome[Count];
-        var reader = new MessagePackReader(_result ?? []);
+        var reader = new MessagePackReader(_result);
         MessagePackSerializerOptions options = JobSerializerOptions.Local;
         try
         {
@@ -84,7 +85,8 @@ internal sealed class ChunkJob<TResult> : Job
             }
         }
 
-        _result = null;
+        LargeArrays.Shared.Return(_result); // read once: a large chunk's array goes to the next one
+        _result = default;
         return outcomes;
     }
 

@@ -103,7 +103,15 @@ internal static class Messages
     }
 
     /// <summary>JobSucceeded: <c>job id, elapsed ticks, output or nil</c>, then the result value as is.</summary>
-    public sealed class JobSucceeded(long jobId, long elapsedTicks, string? output, ReadOnlyMemory<byte> result) : IOutgoingFrame
+    /// <param name="jobId">The job's id on the receiving side.</param>
+    /// <param name="elapsedTicks">How long the function ran.</param>
+    /// <param name="output">What the job wrote to its console, if captured.</param>
+    /// <param name="result">The serialized result, sent as is.</param>
+    /// <param name="giveBackResult">
+    /// <paramref name="result"/> is a <see cref="LargeArrays.Copy"/> held by this frame alone (a node relaying a
+    /// worker's answer): given back once written, which happens at most once per frame.
+    /// </param>
+    public sealed class JobSucceeded(long jobId, long elapsedTicks, string? output, ReadOnlyMemory<byte> result, bool giveBackResult = false) : IOutgoingFrame
     {
         public MessageType Type => MessageType.JobSucceeded;
 
@@ -116,7 +124,11 @@ internal static class Messages
             writer.Write(elapsedTicks);
             writer.Write(output);
             writer.Flush();
-            buffer.Write(result.Span);
+            PooledBufferWriter.Write(buffer, result.Span);
+            if (giveBackResult)
+            {
+                LargeArrays.Shared.Return(result);
+            }
         }
     }
 
@@ -151,7 +163,7 @@ internal static class Messages
             var elapsed = TimeSpan.FromTicks(reader.ReadInt64());
             string? output = reader.ReadString();
             return (id, type == MessageType.JobSucceeded
-                ? new PPSharp.Scheduling.WorkOutcome(PPSharp.Scheduling.OutcomeKind.Succeeded, node, elapsed, output, Result: payload.Slice(reader.Position).ToArray())
+                ? new PPSharp.Scheduling.WorkOutcome(PPSharp.Scheduling.OutcomeKind.Succeeded, node, elapsed, output, Result: LargeArrays.Shared.Copy(payload.Slice(reader.Position)))
                 : new PPSharp.Scheduling.WorkOutcome(PPSharp.Scheduling.OutcomeKind.Failed, node, elapsed, output, ErrorType: reader.ReadString(), ErrorMessage: reader.ReadString(), ErrorStackTrace: reader.ReadString(), ErrorDetail: reader.End ? null : reader.ReadBytes()?.ToArray()));
         }
         catch (Exception ex) when (Malformed.Is(ex))

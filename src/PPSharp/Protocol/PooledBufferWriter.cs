@@ -7,23 +7,49 @@ namespace PPSharp.Protocol;
 /// Not thread-safe.
 /// </summary>
 /// <param name="poolLimit">
-/// Arrays above this size are allocated and left to the collector instead of passing through the shared pool, which
-/// keeps what it is given for the life of the process (up to 32 arrays of each size per core, trimmed only by a full
-/// collection under memory pressure). No limit by default: a worker reuses its one large answer buffer, job after job.
+/// Arrays above this size do not pass through the shared pool, which keeps what it is given for the life of the
+/// process (up to 32 arrays of each size per core, trimmed only by a full collection under memory pressure): they come
+/// from <see cref="LargeArrays"/>, which keeps a few with a cap for the whole process. No limit by default: a worker
+/// reuses its one large answer buffer, job after job.
 /// </param>
 internal sealed class PooledBufferWriter(int poolLimit = int.MaxValue) : IBufferWriter<byte>
 {
     /// <summary>An array of at least <paramref name="size"/> bytes: pooled up to <paramref name="poolLimit"/>, fresh above.</summary>
-    public static byte[] Rent(int size, int poolLimit) => size <= poolLimit ? ArrayPool<byte>.Shared.Rent(size) : GC.AllocateUninitializedArray<byte>(size);
+    public static byte[] Rent(int size, int poolLimit) => size <= poolLimit ? ArrayPool<byte>.Shared.Rent(size) : LargeArrays.Shared.Rent(size);
 
-    /// <summary>Gives back an array from <see cref="Rent"/> with the same limit: to the pool if it came from it, else to the collector.</summary>
+    /// <summary>Gives back an array from <see cref="Rent"/> with the same limit: to the pool it came from.</summary>
     public static void Return(byte[] array, int poolLimit)
     {
-        if (array.Length > 0 && array.Length <= poolLimit)
+        if (array.Length > poolLimit)
+        {
+            LargeArrays.Shared.Return(array);
+        }
+        else if (array.Length > 0)
         {
             ArrayPool<byte>.Shared.Return(array);
         }
     }
+
+    /// <summary>
+    /// Copies <paramref name="bytes"/> into <paramref name="writer"/>. Into a <see cref="PooledBufferWriter"/>, room for all
+    /// of it is made at once: <see cref="BuffersExtensions.Write{T}(IBufferWriter{T}, ReadOnlySpan{T})"/> asks for room
+    /// piece by piece, and the buffer would double its way up, an 8 MiB body passing through arrays of 2, 4, 8 and
+    /// 16 MiB. Other writers (a connection's pipe) take it in their own pieces.
+    /// </summary>
+    public static void Write(IBufferWriter<byte> writer, ReadOnlySpan<byte> bytes)
+    {
+        if (writer is PooledBufferWriter pooled && bytes.Length > 0)
+        {
+            bytes.CopyTo(pooled.GetSpan(bytes.Length));
+            pooled.Advance(bytes.Length);
+        }
+        else
+        {
+            writer.Write(bytes);
+        }
+    }
+
+    private const int Slack = 4096;
 
     private byte[] _buffer = [];
     private int _written;
@@ -81,7 +107,10 @@ internal sealed class PooledBufferWriter(int poolLimit = int.MaxValue) : IBuffer
             return;
         }
 
-        int size = (int)Math.Min(Array.MaxLength, Math.Max((long)needed, Math.Max(256L, (long)_buffer.Length * 2)));
+        // Above the pool limit with room to spare: a sealed record's tag, appended after its one large frame, must not
+        // grow the buffer again (the pool's arrays are rounded up to a power of two anyway).
+        long wanted = needed > poolLimit ? (long)needed + Slack : needed;
+        int size = (int)Math.Min(Array.MaxLength, Math.Max(wanted, Math.Max(256L, (long)_buffer.Length * 2)));
         if (size < needed)
         {
             throw new InvalidOperationException("A frame payload cannot exceed the largest array.");

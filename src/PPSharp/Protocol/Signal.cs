@@ -12,7 +12,7 @@ internal sealed class Signal(MessageType type, ReadOnlyMemory<byte> payload) : I
 
     public MessageType Type => type;
 
-    public void WritePayload(IBufferWriter<byte> writer) => writer.Write(payload.Span);
+    public void WritePayload(IBufferWriter<byte> writer) => PooledBufferWriter.Write(writer, payload.Span);
 
     /// <summary>A frame whose payload is MessagePack values written by <paramref name="write"/>.</summary>
     public static Signal Of(MessageType type, WriteValues write)

@@ -610,7 +610,7 @@ internal sealed class ClientSession : IJobOwner
 
         IOutgoingFrame frame = outcome.Kind switch
         {
-            OutcomeKind.Succeeded => new Messages.JobSucceeded(clientJobId, outcome.Elapsed.Ticks, outcome.Output, outcome.Result),
+            OutcomeKind.Succeeded => new Messages.JobSucceeded(clientJobId, outcome.Elapsed.Ticks, outcome.Output, outcome.Result, giveBackResult: true),
             OutcomeKind.Failed => new Messages.JobFailed(clientJobId, outcome.Elapsed.Ticks, outcome.Output, outcome.ErrorType ?? "System.Exception", outcome.ErrorMessage ?? string.Empty, outcome.ErrorStackTrace, outcome.ErrorDetail),
             OutcomeKind.Revoked => new Messages.JobSignal(MessageType.JobRevoked, clientJobId),
             _ => new Messages.JobFailed(clientJobId, 0, null, outcome.LocalError?.GetType().FullName ?? "System.Exception", outcome.LocalError?.Message ?? "The job was lost.", null),

@@ -45,5 +45,5 @@ internal sealed class FunctionDefinition(int id, byte[] payload) : IOutgoingFram
 
     public MessageType Type => MessageType.DefineFunction;
 
-    public void WritePayload(IBufferWriter<byte> writer) => writer.Write(Payload.Span);
+    public void WritePayload(IBufferWriter<byte> writer) => PooledBufferWriter.Write(writer, Payload.Span);
 }

@@ -99,7 +99,7 @@ internal abstract class WorkItem(long id, FunctionDefinition function, ReadOnlyM
     public void WritePayload(IBufferWriter<byte> writer)
     {
         new Messages.RunJob(Id, Function.Id, Flags | (AcknowledgeStart ? Messages.RunFlags.AcknowledgeStart : Messages.RunFlags.None), Settings.TimeoutMilliseconds, Settings.ChunkSize, TraceParent).Write(writer);
-        writer.Write(Body.Span);
+        PooledBufferWriter.Write(writer, Body.Span);
     }
 
     /// <summary>

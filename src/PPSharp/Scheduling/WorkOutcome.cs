@@ -21,7 +21,7 @@ internal readonly record struct WorkOutcome(
     string Node,
     TimeSpan Elapsed = default,
     string? Output = null,
-    byte[]? Result = null,
+    ReadOnlyMemory<byte> Result = default,
     string? ErrorType = null,
     string? ErrorMessage = null,
     string? ErrorStackTrace = null,

@@ -1,6 +1,7 @@
 using System.Buffers;
 using MessagePack;
 using MessagePack.Formatters;
+using PPSharp.Protocol;
 
 namespace PPSharp.Serialization;
 
@@ -13,8 +14,11 @@ internal interface IJobArguments
 /// <summary>Builds a job's body at submission time and reads results back, turning serialization failures into clear errors.</summary>
 internal static class JobPayload
 {
+    /// <summary>A thread's body buffer past this size is given back after the body (to <see cref="LargeArrays"/>, capped).</summary>
+    private const int KeepBodyBufferBelow = 1 << 20;
+
     [ThreadStatic]
-    private static ArrayBufferWriter<byte>? t_buffer;
+    private static PooledBufferWriter? t_buffer;
 
     /// <summary>Serializes the function's target and the arguments into the body a <c>RunJob</c> frame carries.</summary>
     /// <exception cref="ArgumentException">Something in the target or the arguments cannot be sent; the message names it.</exception>
@@ -34,8 +38,8 @@ internal static class JobPayload
     private static byte[] WriteBodyHere<TArgs>(FunctionInfo function, object? target, in TArgs arguments)
         where TArgs : struct, IJobArguments
     {
-        ArrayBufferWriter<byte> buffer = t_buffer ??= new ArrayBufferWriter<byte>(256);
-        buffer.ResetWrittenCount();
+        PooledBufferWriter buffer = t_buffer ??= new PooledBufferWriter(KeepBodyBufferBelow);
+        buffer.Reset();
         var writer = new MessagePackWriter(buffer);
         MessagePackSerializerOptions options = JobSerializerOptions.Local;
         using ReferenceTable.ScopeHandle scope = ReferenceTable.WriteScope(); // an object in two arguments stays one object
@@ -64,9 +68,9 @@ internal static class JobPayload
         }
         finally
         {
-            if (buffer.Capacity > 1 << 20)
+            if (buffer.Capacity > KeepBodyBufferBelow)
             {
-                t_buffer = null; // Do not keep a huge argument's buffer alive on this thread.
+                buffer.Release(); // A huge argument's buffer is not held by this thread for good, nor allocated afresh each time.
             }
         }
     }
@@ -121,7 +125,7 @@ internal static class JobPayload
         }
     }
 
-    public static T ReadResult<T>(byte[] result) =>
+    public static T ReadResult<T>(ReadOnlyMemory<byte> result) =>
         DeepStack.Run(result, static r => MessagePackSerializer.Deserialize<T>(r, JobSerializerOptions.Local));
 
     private static bool IsSerializationFailure(Exception ex) =>

@@ -69,7 +69,7 @@ internal static class WorkerHost
                     break;
                 case MessageType.RunJob:
                     Messages.RunJob header = Messages.RunJob.Read(payload, out ReadOnlySequence<byte> body);
-                    jobs.Add(new IncomingJob(header, body.ToArray()));
+                    jobs.Add(new IncomingJob(header, body));
                     break;
                 case MessageType.RevokeJob:
                     long revoked = Messages.JobSignal.Read(payload);
@@ -226,15 +226,30 @@ internal static class WorkerHost
 
 /// <summary>A job received and not yet answered, with what is needed to stop it.</summary>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA1001", Justification = "End disposes the timer; the token source is left to the collector, since a late Stop may still use it.")]
-internal sealed class IncomingJob(Messages.RunJob header, byte[] body)
+internal sealed class IncomingJob
 {
     private readonly CancellationTokenSource _cancellation = new();
     private Timer? _watch;
     private int _ended;
 
-    public Messages.RunJob Header { get; } = header;
+    /// <summary>
+    /// Copies <paramref name="body"/> (the read loop's buffer, reused once the frame handler returns). A large body
+    /// goes into an array of <see cref="LargeArrays.Shared"/>, given back in <see cref="End"/>: a fresh array of a large
+    /// argument's size costs more to fill than the job's own copy of the argument.
+    /// </summary>
+    public IncomingJob(Messages.RunJob header, ReadOnlySequence<byte> body)
+    {
+        Header = header;
+        Body = LargeArrays.Shared.Copy(body);
+    }
 
-    public byte[] Body { get; } = body;
+    public Messages.RunJob Header { get; }
+
+    /// <summary>
+    /// The job's function and arguments. Read only while the job runs: what it deserializes into is copied out (no
+    /// formatter keeps a slice of it), and a large body's array goes to the next large job once this one has returned.
+    /// </summary>
+    public ReadOnlyMemory<byte> Body { get; }
 
     /// <summary>Handed to a job function that declares a <see cref="CancellationToken"/> parameter.</summary>
     public CancellationToken Token => _cancellation.Token;
@@ -283,11 +298,14 @@ internal sealed class IncomingJob(Messages.RunJob header, byte[] body)
             TaskScheduler.Default);
     }
 
-    /// <summary>The job has returned: nothing may stop it any more.</summary>
+    /// <summary>The job has returned (its answer is built): nothing may stop it any more, and its body is not read again.</summary>
     public void End()
     {
-        Volatile.Write(ref _ended, 1);
-        _watch?.Dispose();
+        if (Interlocked.Exchange(ref _ended, 1) == 0)
+        {
+            _watch?.Dispose();
+            LargeArrays.Shared.Return(Body);
+        }
     }
 }
 

@@ -9,6 +9,31 @@ namespace PPSharp.Tests.Remote;
 public sealed class RemoteSessionTests : RemoteTestBase
 {
     [Fact]
+    public async Task LargeArgumentsAndResults_CrossTheNodeIntact_InSealedRecordsOfReusedBuffers()
+    {
+        // Records over 1 MiB are sealed and opened in reused arrays on both ends: several large jobs in flight at once,
+        // of sizes that shrink and grow, each come back as sent.
+        using TestNode node = await StartNodeAsync(workers: 2);
+        await using var server = new JobServer(0, ppservers: [node.Address], secret: Secret);
+        int[] sizes = [3 << 20, (2 << 20) + 17, 5 << 20, (1 << 20) + 1, 4 << 20];
+        byte[][] data = [.. sizes.Select((size, i) =>
+        {
+            var bytes = new byte[size];
+            new Random(100 + i).NextBytes(bytes);
+            return bytes;
+        })];
+
+        Job<byte[]>[] echoes = [.. data.Select(d => server.Submit(Functions.Echo<byte[]>, d))];
+        Job<int>[] sums = [.. data.Select(d => server.Submit((byte[] b) => b.Sum(x => (int)x), d))];
+
+        for (int i = 0; i < data.Length; i++)
+        {
+            Assert.Equal(data[i], await echoes[i].AsTask().WaitAsync(Bounds.Heavy));
+            Assert.Equal(data[i].Sum(x => (int)x), await sums[i].AsTask().WaitAsync(Bounds.Heavy));
+        }
+    }
+
+    [Fact]
     public async Task SeedSession_RunsAllThreeSineJobsOnTheNode_AndShowsThemOnItsStatisticsRow()
     {
         using TestNode node = await StartNodeAsync(workers: 2);

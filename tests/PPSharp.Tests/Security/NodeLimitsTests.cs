@@ -56,7 +56,7 @@ public sealed class NodeLimitsTests(ITestOutputHelper output) : RemoteTestBase
             {
                 (long id, PPSharp.Scheduling.WorkOutcome outcome) = Messages.ReadResult(type, new ReadOnlySequence<byte>(payload), "node");
                 Assert.True(answered.Add(id), $"job {id} was answered twice");
-                check?.Invoke(outcome.Result!);
+                check?.Invoke(outcome.Result.ToArray());
             }
             else
             {
