@@ -7,6 +7,7 @@
 //   dotnet run -c Release --project bench/PPSharp.Bench -- nodes [--count N]   one client, N ppserver nodes: per-node cost
 //   dotnet run -c Release --project bench/PPSharp.Bench -- soak [--jobs N] [--kill-every S]   a million jobs while workers are killed
 //   dotnet run -c Release --project bench/PPSharp.Bench -- tls [--quick]   remote workloads, plain and over TLS, alternated
+//   dotnet run -c Release --project bench/PPSharp.Bench -- large [--rounds N] [--count N] [--where local|node|both]   the 8 MiB echo alone
 // The "echo" mode is internal: the suite starts this program as the other end of its raw transport ping-pong.
 using BenchmarkDotNet.Running;
 using PPSharp.Bench.Suite;
@@ -43,6 +44,11 @@ internal static class Program
             return TlsCost.Run(args[1..]);
         }
 
+        if (args.Length > 0 && args[0] == LargeEcho.Mode)
+        {
+            return LargeEcho.Run(args[1..]);
+        }
+
         if (args.Length > 0 && args[0] == RawTransport.EchoMode)
         {
             return RawTransport.RunEcho(args[1..]);
@@ -50,7 +56,7 @@ internal static class Program
 
         if (args.Length > 0 && args[0] is "-h" or "--help")
         {
-            Console.WriteLine("usage: PPSharp.Bench [suite] [--json PATH] [--quick]   |   PPSharp.Bench scaling [--quick] [--workers W] [--lengths 0.1,1] [--where local|node] [--fixed-only]   |   PPSharp.Bench micro [BenchmarkDotNet options]   |   PPSharp.Bench nodes [--count N]   |   PPSharp.Bench soak [--jobs N] [--kill-every S] (soak --help for more)   |   PPSharp.Bench tls [--quick]");
+            Console.WriteLine("usage: PPSharp.Bench [suite] [--json PATH] [--quick]   |   PPSharp.Bench scaling [--quick] [--workers W] [--lengths 0.1,1] [--where local|node] [--fixed-only]   |   PPSharp.Bench micro [BenchmarkDotNet options]   |   PPSharp.Bench nodes [--count N]   |   PPSharp.Bench soak [--jobs N] [--kill-every S] (soak --help for more)   |   PPSharp.Bench tls [--quick]   |   PPSharp.Bench large [--rounds N] [--count N] [--where local|node|both]");
             return 0;
         }
 
