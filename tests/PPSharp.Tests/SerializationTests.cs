@@ -193,6 +193,20 @@ public sealed class SerializationTests
     }
 
     [Fact]
+    public async Task AWorkersFirstJob_DoesNotStartMessagePacksStandardResolvers()
+    {
+        // Building the options from MessagePackSerializerOptions.Standard initialized MessagePack's standard resolver
+        // chain, whose union resolver compiles a regular expression with Reflection.Emit: 15 to 30 ms of every worker's
+        // first job for resolvers PPSharp never asks. A plain job must not load what only that chain needs.
+        using var server = new JobServer(1);
+        string[] loaded = await server.Submit(static () => AppDomain.CurrentDomain.GetAssemblies().Select(a => a.GetName().Name ?? string.Empty).ToArray()).AsTask().WaitAsync(Bounds.Heavy);
+
+        Assert.Contains("MessagePack", loaded);
+        Assert.DoesNotContain("System.Text.RegularExpressions", loaded);
+        Assert.DoesNotContain("System.Reflection.Emit.ILGeneration", loaded);
+    }
+
+    [Fact]
     public async Task LargeResults_ReadOneAfterAnother_StayIntact_WhenTheirBuffersGoToTheNext()
     {
         // A result over 1 MiB arrives in a reused array, given back once the job's value has been read: the value a
