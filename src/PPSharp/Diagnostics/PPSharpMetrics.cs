@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
-using System.Runtime.CompilerServices;
 using PPSharp.Scheduling;
 
 namespace PPSharp.Diagnostics;
@@ -33,9 +32,6 @@ internal static class PPSharpMetrics
 
     private static readonly Meter Meter = new(MeterName, typeof(PPSharpMetrics).Assembly.GetName().Version?.ToString());
 
-    // Every live scheduler (a JobServer's, a node's), for the observable gauges; weak, so a forgotten one is not kept.
-    private static readonly ConditionalWeakTable<Scheduler, object?> Schedulers = [];
-
     internal static readonly Counter<long> Submitted = Meter.CreateCounter<long>("ppsharp.jobs.submitted", "{job}", "Jobs submitted (on a node: received from clients).");
 
     internal static readonly Counter<long> Completed = Meter.CreateCounter<long>("ppsharp.jobs.completed", "{job}", "Jobs whose function returned.");
@@ -59,12 +55,6 @@ internal static class PPSharpMetrics
         Meter.CreateObservableGauge("ppsharp.workers", ObserveWorkers, "{worker}", "Workers, busy or idle (a node's workers as its client sees them).");
         Meter.CreateObservableGauge("ppsharp.nodes.connected", ObserveNodes, "{node}", "Remote nodes connected and authenticated.");
     }
-
-    /// <summary>Starts observing a scheduler's queue and executors for the gauges.</summary>
-    public static void Track(Scheduler scheduler) => Schedulers.AddOrUpdate(scheduler, null);
-
-    /// <summary>Stops observing a closed scheduler.</summary>
-    public static void Untrack(Scheduler scheduler) => Schedulers.Remove(scheduler);
 
     /// <summary>A job entered a scheduler's queue for the first time.</summary>
     public static void OnEnqueued(WorkItem item)
@@ -155,9 +145,9 @@ internal static class PPSharpMetrics
     private static IEnumerable<Measurement<int>> ObserveQueueLength()
     {
         int queued = 0;
-        foreach (KeyValuePair<Scheduler, object?> entry in Schedulers)
+        foreach (Scheduler scheduler in LiveSchedulers.All())
         {
-            queued += entry.Key.Observe().QueueLength;
+            queued += scheduler.Observe().QueueLength;
         }
 
         return [new Measurement<int>(queued)];
@@ -182,9 +172,9 @@ internal static class PPSharpMetrics
     private static IEnumerable<Measurement<int>> ObserveNodes()
     {
         int nodes = 0;
-        foreach (KeyValuePair<Scheduler, object?> entry in Schedulers)
+        foreach (Scheduler scheduler in LiveSchedulers.All())
         {
-            nodes += entry.Key.Observe().Executors.Count(e => e.IsRemote);
+            nodes += scheduler.Observe().Executors.Count(e => e.IsRemote);
         }
 
         return [new Measurement<int>(nodes)];
@@ -193,9 +183,9 @@ internal static class PPSharpMetrics
     private static Dictionary<string, int> ByNode(Func<ExecutorSnapshot, int> value)
     {
         var rows = new Dictionary<string, int>(StringComparer.Ordinal);
-        foreach (KeyValuePair<Scheduler, object?> entry in Schedulers)
+        foreach (Scheduler scheduler in LiveSchedulers.All())
         {
-            foreach (ExecutorSnapshot executor in entry.Key.Observe().Executors)
+            foreach (ExecutorSnapshot executor in scheduler.Observe().Executors)
             {
                 rows[executor.Node] = rows.GetValueOrDefault(executor.Node) + value(executor);
             }

@@ -57,5 +57,5 @@ internal sealed partial class Scheduler
     }
 
     /// <summary>Registers this scheduler with the gauges of the <c>PPSharp</c> meter.</summary>
-    private void TrackForMetrics() => PPSharpMetrics.Track(this);
+    private void TrackForMetrics() => LiveSchedulers.Add(this);
 }

@@ -46,6 +46,7 @@ internal static class WorkerHost
         int maxOutput = int.TryParse(Environment.GetEnvironmentVariable(WorkerEnvironment.MaxOutput), out int o) ? o : JobServerOptions.DefaultMaxJobOutputSize;
         Environment.SetEnvironmentVariable(WorkerEnvironment.MaxOutput, null);
         OutputCapture output = OutputCapture.Install(maxOutput);
+        MeterStartup.Begin(); // the channel counts its bytes: the meter is made while the worker connects and says hello
         var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         try
         {

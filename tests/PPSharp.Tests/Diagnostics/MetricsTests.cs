@@ -66,7 +66,8 @@ public sealed class MetricsTests
     public void Meter_PublishesThePinnedInstrumentNames()
     {
         using var recorder = new MeterRecorder();
-        using var server = new JobServer(0); // touches the meter; starts no worker
+        using var server = new JobServer(0); // starts no worker; begins the meter's creation on a pool thread
+        _ = server.Submit(static () => 1); // a job's first count waits for the meter: from here its instruments exist
 
         string[] pinned = ["ppsharp.jobs.submitted", "ppsharp.jobs.completed", "ppsharp.jobs.failed", "ppsharp.job.duration", "ppsharp.queue.length"];
         Assert.All(pinned, name => Assert.Contains(name, recorder.Instruments.Keys));
