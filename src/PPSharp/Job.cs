@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
+using System.Runtime.InteropServices;
 using PPSharp.Diagnostics;
 using PPSharp.Internal;
 using PPSharp.Scheduling;
@@ -288,7 +289,12 @@ public class Job
 /// <typeparam name="T">The function's result type (for an async function, the type its task yields).</typeparam>
 public sealed class Job<T> : Job
 {
-    private ReadOnlyMemory<byte> _serialized;
+    /// <summary>
+    /// The result's bytes until they are read: the array itself when they fill one (small results), else their
+    /// <see cref="ReadOnlyMemory{T}"/> boxed (a large result in a reused array). One reference rather than a 16-byte
+    /// <see cref="ReadOnlyMemory{T}"/> field: every queued job pays for this field, only large results for the box.
+    /// </summary>
+    private object? _serialized;
     private T _value = default!;
     private bool _hasValue;
 
@@ -318,7 +324,10 @@ public sealed class Job<T> : Job
     [EditorBrowsable(EditorBrowsableState.Never)]
     public new JobAwaiter<T> GetAwaiter() => new(this);
 
-    private protected override void AcceptResult(ReadOnlyMemory<byte> result) => _serialized = result;
+    private protected override void AcceptResult(ReadOnlyMemory<byte> result) =>
+        _serialized = MemoryMarshal.TryGetArray(result, out ArraySegment<byte> whole) && whole.Array is { } array && whole.Offset == 0 && whole.Count == array.Length
+            ? array
+            : result;
 
     private protected override void InvokeCallback()
     {
@@ -356,10 +365,16 @@ public sealed class Job<T> : Job
             {
                 try
                 {
-                    _value = Serialization.JobPayload.ReadResult<T>(_serialized);
+                    ReadOnlyMemory<byte> bytes = _serialized switch
+                    {
+                        byte[] array => array,
+                        ReadOnlyMemory<byte> memory => memory,
+                        _ => ReadOnlyMemory<byte>.Empty,
+                    };
+                    _value = Serialization.JobPayload.ReadResult<T>(bytes);
                     _hasValue = true;
-                    Protocol.LargeArrays.Shared.Return(_serialized); // read once: a large result's array goes to the next one
-                    _serialized = default;
+                    Protocol.LargeArrays.Shared.Return(bytes); // read once: a large result's array goes to the next one
+                    _serialized = null;
                 }
                 catch (Exception ex) when (ex is Serialization.PayloadSerializationException or MessagePack.MessagePackSerializationException)
                 {
