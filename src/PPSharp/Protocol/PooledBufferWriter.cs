@@ -14,7 +14,7 @@ namespace PPSharp.Protocol;
 /// </param>
 internal sealed class PooledBufferWriter(int poolLimit = int.MaxValue) : IBufferWriter<byte>
 {
-    /// <summary>An array of at least <paramref name="size"/> bytes: pooled up to <paramref name="poolLimit"/>, fresh above.</summary>
+    /// <summary>An array of at least <paramref name="size"/> bytes: from the shared pool up to <paramref name="poolLimit"/>, from <see cref="LargeArrays"/> above.</summary>
     public static byte[] Rent(int size, int poolLimit) => size <= poolLimit ? ArrayPool<byte>.Shared.Rent(size) : LargeArrays.Shared.Rent(size);
 
     /// <summary>Gives back an array from <see cref="Rent"/> with the same limit: to the pool it came from.</summary>
