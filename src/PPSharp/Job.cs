@@ -432,7 +432,7 @@ public readonly struct JobAwaiter<T> : ICriticalNotifyCompletion
 }
 
 /// <summary>The scheduler's view of a <see cref="Job"/>.</summary>
-internal sealed class JobWorkItem(Job job, FunctionDefinition function, byte[] body, WorkSettings settings) : WorkItem(job.Id, function, body, settings)
+internal sealed class JobWorkItem(Job job, FunctionDefinition function, ReadOnlyMemory<byte> body, WorkSettings settings) : WorkItem(job.Id, function, body, settings)
 {
     public override void Complete(in WorkOutcome outcome)
     {

@@ -337,12 +337,12 @@ public sealed partial class JobServer : IDisposable, IAsyncDisposable
         ThrowIfDestroyed();
         WorkSettings settings = SettingsOf(options);
         FunctionInfo info = Describe(function);
-        byte[] body = JobPayload.WriteBody(info, TargetOf(function), arguments);
+        ReadOnlyMemory<byte> body = JobPayload.WriteBody(info, TargetOf(function), arguments);
         return Enqueue(job, info, body, settings, options?.CancellationToken ?? default);
     }
 
     /// <summary>Queues a job whose body is written: numbers it, tracks it, and ties it to its cancellation token.</summary>
-    internal TJob Enqueue<TJob>(TJob job, FunctionInfo info, byte[] body, WorkSettings settings, CancellationToken cancellation)
+    internal TJob Enqueue<TJob>(TJob job, FunctionInfo info, ReadOnlyMemory<byte> body, WorkSettings settings, CancellationToken cancellation)
         where TJob : Job
     {
         // Refused here, where only this job fails: sent, it would break the channel's limit and close it.

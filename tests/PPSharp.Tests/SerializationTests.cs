@@ -264,6 +264,49 @@ public sealed class SerializationTests
     }
 
     [Fact]
+    public async Task LargeJobsCancelledWhileQueued_GiveTheirBuffersToLaterJobs_WhichStillGetTheirOwnArguments()
+    {
+        // A finished job's large body is reused, but only once no connection still has a frame of it to write: jobs
+        // cancelled while queued (some already sent ahead to the worker) give their buffers to the jobs after them,
+        // and every job that runs sees exactly its own argument.
+        using var gate = new JobGate();
+        using var server = new JobServer(1);
+        Job<int> blocker = server.Submit(JobGate.ArriveAndWait, gate.Port);
+        await gate.NextArrivalAsync();
+
+        static string Digest(byte[] b) => $"{b.Length}:{Convert.ToHexString(SHA256.HashData(b))}";
+        byte[][] data = [.. Enumerable.Range(0, 12).Select(i =>
+        {
+            var bytes = new byte[(3 << 20) + (i * 4099)];
+            new Random(1000 + i).NextBytes(bytes);
+            return bytes;
+        })];
+        Job<string>[] first = [.. data[..6].Select(d => server.Submit(Digest, d))];
+        int[] cancelled = [0, 2, 4];
+        foreach (int i in cancelled)
+        {
+            Assert.True(first[i].Cancel());
+        }
+
+        Job<string>[] later = [.. data[6..].Select(d => server.Submit(Digest, d))];
+        gate.Open();
+
+        await blocker.AsTask().WaitAsync(Bounds.Heavy);
+        Job<string>[] jobs = [.. first, .. later];
+        for (int i = 0; i < jobs.Length; i++)
+        {
+            if (cancelled.Contains(i))
+            {
+                await Assert.ThrowsAnyAsync<OperationCanceledException>(() => jobs[i].AsTask().WaitAsync(Bounds.Heavy));
+            }
+            else
+            {
+                Assert.Equal(Digest(data[i]), await jobs[i].AsTask().WaitAsync(Bounds.Heavy));
+            }
+        }
+    }
+
+    [Fact]
     public async Task Submit_KeepsTheCycle_WhenArgumentGraphIsCyclic()
     {
         using var server = new JobServer(1);

@@ -43,7 +43,7 @@ public class FramingBenchmarks
     internal static (FunctionDefinition Function, byte[] Body) TinyJob()
     {
         FunctionInfo info = new FunctionCatalog().Get(Suite.Workloads.Identity);
-        return (info.Definition, JobPayload.WriteBody(info, Suite.Workloads.Identity.Target, new JobArguments<int>(42)));
+        return (info.Definition, JobPayload.WriteBody(info, Suite.Workloads.Identity.Target, new JobArguments<int>(42)).ToArray());
     }
 
     /// <summary>The write loop's work per RunJob frame: header, job id, function id, flag, body copy.</summary>

@@ -83,7 +83,7 @@ internal sealed class MapRun<T, TResult> : IDisposable
 
     private void Submit(List<T> chunk)
     {
-        byte[] body = JobPayload.WriteChunkBody(_info, _target, chunk, _nextIndex);
+        ReadOnlyMemory<byte> body = JobPayload.WriteChunkBody(_info, _target, chunk, _nextIndex);
         var job = new ChunkJob<TResult>(_server, _nextIndex, chunk.Count);
         _nextIndex += chunk.Count;
         _server.Enqueue(job, _info, body, _settings with { ChunkSize = chunk.Count }, _cancellation);

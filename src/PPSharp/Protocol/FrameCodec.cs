@@ -135,5 +135,14 @@ internal interface IOutgoingFrame
     /// </summary>
     long SizeHint => 0;
 
+    /// <summary>
+    /// Called by <see cref="FrameConnection.Send"/> just before the frame is queued: <see cref="WritePayload"/> runs
+    /// later, on the connection's write loop, at most once for each call (never if the connection closes first). A
+    /// frame whose payload lies in a buffer that is reused keeps that buffer until then.
+    /// </summary>
+    void Queued()
+    {
+    }
+
     void WritePayload(IBufferWriter<byte> writer);
 }

@@ -173,6 +173,7 @@ internal sealed class FrameConnection : IAsyncDisposable
             Interlocked.Add(ref _unsent, size);
         }
 
+        frame.Queued();
         return _outgoing.Writer.TryWrite(frame);
     }
 
@@ -240,6 +241,8 @@ internal sealed class FrameConnection : IAsyncDisposable
         public TaskCompletionSource Written { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public MessageType Type => inner.Type;
+
+        public void Queued() => inner.Queued();
 
         public void WritePayload(IBufferWriter<byte> writer) => inner.WritePayload(writer);
     }

@@ -35,7 +35,7 @@ internal abstract class FrameProtection : IDisposable
     /// Buffers of sealed records above this size are not pooled (<see cref="PooledBufferWriter"/>): a client uploading a
     /// 4.5 MB assembly to each of 100 nodes left 870 MB in the shared pool for good, and a node receives such uploads.
     /// </summary>
-    public const int PoolLimit = 1 << 20;
+    public const int PoolLimit = LargeArrays.LargeAbove;
 
     /// <summary>A sealer closes its record once it holds this much, so a burst of frames is not held whole in memory.</summary>
     public const int RecordTarget = 64 * 1024;

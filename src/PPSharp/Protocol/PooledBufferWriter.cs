@@ -68,6 +68,18 @@ internal sealed class PooledBufferWriter(int poolLimit = int.MaxValue) : IBuffer
     /// <summary>Forgets what was written after <paramref name="count"/> bytes.</summary>
     public void Truncate(int count) => _written = Math.Min(_written, count);
 
+    /// <summary>
+    /// Hands over what was written with the array under it, which the caller now owns alone; the writer starts empty
+    /// again, without an array. For a large body kept as it was written instead of copied out.
+    /// </summary>
+    public ReadOnlyMemory<byte> Detach()
+    {
+        ReadOnlyMemory<byte> written = _buffer.AsMemory(0, _written);
+        _buffer = [];
+        _written = 0;
+        return written;
+    }
+
     /// <summary>Returns the array to the pool; the writer starts empty again.</summary>
     public void Release()
     {

@@ -27,7 +27,7 @@ internal sealed class ClientSession : IJobOwner
     private readonly Dictionary<int, SessionFunction> _functions = [];
     private readonly Dictionary<long, ForwardedWorkItem> _jobs = [];
     private readonly HashSet<string> _requested = new(StringComparer.OrdinalIgnoreCase);
-    private readonly List<(Messages.RunJob Header, FunctionDefinition Function, byte[] Body)> _waiting = [];
+    private readonly List<(Messages.RunJob Header, FunctionDefinition Function, ReadOnlyMemory<byte> Body)> _waiting = [];
     private SessionFunction? _initializerFunction;
 
     // Backpressure (guarded by _gate): the jobs and body bytes held for this client, and why reading is paused.
@@ -35,7 +35,7 @@ internal sealed class ClientSession : IJobOwner
     private long _heldBytes;
     private bool _pausedForJobs;
     private volatile bool _pausedForResults;
-    private byte[]? _initializerBody;
+    private ReadOnlyMemory<byte>? _initializerBody;
     private byte[]? _clientNonce;
     private volatile bool _authenticated;
     private volatile bool _refused;
@@ -370,7 +370,7 @@ internal sealed class ClientSession : IJobOwner
         };
         function.Definition = new FunctionDefinition(local.Id, local.ToPayload());
         TryReadyInitializerLocked();
-        foreach ((Messages.RunJob header, byte[] body) in function.Held)
+        foreach ((Messages.RunJob header, ReadOnlyMemory<byte> body) in function.Held)
         {
             EnqueueLocked(header, function.Definition, body);
         }
@@ -382,7 +382,9 @@ internal sealed class ClientSession : IJobOwner
     {
         // The node's own workers acknowledge starts to the node, as its scheduler asks; the client's flag is not passed on.
         Messages.RunJob header = Messages.RunJob.Read(payload, out ReadOnlySequence<byte> body);
-        byte[] bytes = body.ToArray();
+        // Kept until the job is answered, for its worker and any rerun; a large body in a reused array, which its
+        // ForwardedWorkItem releases when finished (or TakeBack, for a job that never reached the queue).
+        ReadOnlyMemory<byte> bytes = HeldArray.Take(LargeArrays.Shared.Copy(body), LargeArrays.Shared);
         lock (_gate)
         {
             if (!_functions.TryGetValue(header.FunctionId, out SessionFunction? function))
@@ -476,7 +478,7 @@ internal sealed class ClientSession : IJobOwner
     /// The client's worker initializer: run on each of this node's workers before the client's first job there
     /// (<see cref="ForwardedWorkItem.Initializer"/>). Until its code is here, the client's jobs wait with it.
     /// </summary>
-    private void DeclareInitializerLocked(Messages.RunJob header, SessionFunction function, byte[] body)
+    private void DeclareInitializerLocked(Messages.RunJob header, SessionFunction function, ReadOnlyMemory<byte> body)
     {
         if (_initializerBody is not null || _jobs.Count > 0 || _functions.Values.Any(f => f.Held.Count > 0))
         {
@@ -497,8 +499,8 @@ internal sealed class ClientSession : IJobOwner
     {
         if (Initializer is null && _initializerFunction?.Definition is { } definition)
         {
-            Initializer = new InitializerItem(definition, _initializerBody!);
-            foreach ((Messages.RunJob header, FunctionDefinition jobFunction, byte[] body) in _waiting)
+            Initializer = new InitializerItem(definition, _initializerBody!.Value);
+            foreach ((Messages.RunJob header, FunctionDefinition jobFunction, ReadOnlyMemory<byte> body) in _waiting)
             {
                 EnqueueLocked(header, jobFunction, body);
             }
@@ -507,7 +509,7 @@ internal sealed class ClientSession : IJobOwner
         }
     }
 
-    private void EnqueueLocked(Messages.RunJob header, FunctionDefinition definition, byte[] body)
+    private void EnqueueLocked(Messages.RunJob header, FunctionDefinition definition, ReadOnlyMemory<byte> body)
     {
         if (_initializerFunction is not null && Initializer is null)
         {
@@ -535,6 +537,7 @@ internal sealed class ClientSession : IJobOwner
             if (TakeNotYetQueuedLocked(clientJobId) is { } body)
             {
                 ReleaseLocked(body.Length); // its code, or the initializer's, was still being uploaded: it never ran
+                HeldArray.Release(body); // never queued, so never on a connection: this was its one hold
                 _connection.Send(new Messages.JobSignal(MessageType.JobRevoked, clientJobId));
                 return;
             }
@@ -570,12 +573,12 @@ internal sealed class ClientSession : IJobOwner
     }
 
     /// <summary>Removes a job still waiting for code (its function's, or the initializer's) and returns its body; null if none.</summary>
-    private byte[]? TakeNotYetQueuedLocked(long clientJobId)
+    private ReadOnlyMemory<byte>? TakeNotYetQueuedLocked(long clientJobId)
     {
         int at = _waiting.FindIndex(w => w.Header.JobId == clientJobId);
         if (at >= 0)
         {
-            byte[] body = _waiting[at].Body;
+            ReadOnlyMemory<byte> body = _waiting[at].Body;
             _waiting.RemoveAt(at);
             return body;
         }
@@ -585,7 +588,7 @@ internal sealed class ClientSession : IJobOwner
             at = function.Held.FindIndex(h => h.Header.JobId == clientJobId);
             if (at >= 0)
             {
-                byte[] body = function.Held[at].Body;
+                ReadOnlyMemory<byte> body = function.Held[at].Body;
                 function.Held.RemoveAt(at);
                 return body;
             }
@@ -626,12 +629,12 @@ internal sealed class ClientSession : IJobOwner
         public FunctionDefinition? Definition { get; set; }
 
         /// <summary>Jobs that arrived before the function's assemblies: their headers (client job ids) and bodies.</summary>
-        public List<(Messages.RunJob Header, byte[] Body)> Held { get; } = [];
+        public List<(Messages.RunJob Header, ReadOnlyMemory<byte> Body)> Held { get; } = [];
     }
 }
 
 /// <summary>A client's job inside a node: runs on the node's workers, answers the client that sent it.</summary>
-internal sealed class ForwardedWorkItem(ClientSession session, long clientJobId, long id, FunctionDefinition function, byte[] body, WorkSettings settings)
+internal sealed class ForwardedWorkItem(ClientSession session, long clientJobId, long id, FunctionDefinition function, ReadOnlyMemory<byte> body, WorkSettings settings)
     : WorkItem(id, function, body, settings)
 {
     public ClientSession Session { get; } = session;

@@ -9,7 +9,7 @@ namespace PPSharp.Scheduling;
 /// node's workers serve every client. Its id is negative, never a real job's, and its answer only says whether it
 /// worked.
 /// </summary>
-internal sealed class InitializerItem(FunctionDefinition function, byte[] body) : WorkItem(Interlocked.Decrement(ref s_lastId), function, body, WorkSettings.Default)
+internal sealed class InitializerItem(FunctionDefinition function, ReadOnlyMemory<byte> body) : WorkItem(Interlocked.Decrement(ref s_lastId), function, body, WorkSettings.Default)
 {
     private static long s_lastId;
 
@@ -17,6 +17,9 @@ internal sealed class InitializerItem(FunctionDefinition function, byte[] body) 
     public static bool IsInitializer(long jobId) => jobId < 0;
 
     internal override Messages.RunFlags Flags => Messages.RunFlags.Initializer;
+
+    /// <summary>Sent to every new worker for as long as its server lives: it keeps its body for good.</summary>
+    internal override bool ReleasesBody => false;
 
     public override void Complete(in WorkOutcome outcome)
     {

@@ -187,7 +187,7 @@ internal sealed partial class Scheduler
         }
 
         // Delivered exactly once: the item left InFlight under the lock above, so no other path can complete it.
-        item.Complete(final);
+        item.Finish(final);
         return true;
     }
 
@@ -213,7 +213,7 @@ internal sealed partial class Scheduler
             }
         }
 
-        item.Complete(final);
+        item.Finish(final);
     }
 
     /// <summary>
@@ -237,7 +237,7 @@ internal sealed partial class Scheduler
             }
         }
 
-        item.Complete(WorkOutcome.Cancelled("local", item.Id));
+        item.Finish(WorkOutcome.Cancelled("local", item.Id));
         return true;
     }
 
@@ -261,7 +261,7 @@ internal sealed partial class Scheduler
             }
         }
 
-        item.Complete(new WorkOutcome(OutcomeKind.Revoked, "local"));
+        item.Finish(new WorkOutcome(OutcomeKind.Revoked, "local"));
     }
 
     /// <summary>
@@ -325,7 +325,7 @@ internal sealed partial class Scheduler
         finished.Reverse();
         foreach ((WorkItem item, WorkOutcome outcome) in finished)
         {
-            item.Complete(outcome);
+            item.Finish(outcome);
         }
     }
 
@@ -378,7 +378,7 @@ internal sealed partial class Scheduler
         Exception reason = error();
         foreach ((string node, WorkItem item) in pending)
         {
-            item.Complete(WorkOutcome.Lost(node, reason));
+            item.Finish(WorkOutcome.Lost(node, reason));
         }
     }
 
@@ -412,7 +412,7 @@ internal sealed partial class Scheduler
     {
         foreach (WorkItem item in items)
         {
-            item.Complete(WorkOutcome.Lost(node, error));
+            item.Finish(WorkOutcome.Lost(node, error));
         }
     }
 
@@ -516,7 +516,7 @@ internal sealed partial class Scheduler
             closed = _closed();
         }
 
-        item.Complete(WorkOutcome.Lost("local", closed!));
+        item.Finish(WorkOutcome.Lost("local", closed!));
     }
 
     /// <summary>A job came back unstarted: cancelled, answered "revoked" to whoever asked, or queued again. True when it ended.</summary>

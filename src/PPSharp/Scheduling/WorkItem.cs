@@ -15,8 +15,16 @@ internal abstract class WorkItem(long id, FunctionDefinition function, ReadOnlyM
 
     public FunctionDefinition Function { get; } = function;
 
-    /// <summary>MessagePack values: the function's target (closure or object), then each argument (or each item's).</summary>
+    /// <summary>
+    /// MessagePack values: the function's target (closure or object), then each argument (or each item's). A large one
+    /// is a <see cref="HeldArray"/>: the item holds it until its outcome is delivered (<see cref="Finish"/>), and each
+    /// RunJob frame of it queued on a connection holds it until written, so its array is reused only once the job
+    /// has ended and no connection still has it to write.
+    /// </summary>
     public ReadOnlyMemory<byte> Body { get; } = body;
+
+    /// <summary>Whether the item lets go of its body when finished; not one sent to every new worker for good (an initializer).</summary>
+    internal virtual bool ReleasesBody => true;
 
     public WorkSettings Settings { get; } = settings;
 
@@ -95,18 +103,47 @@ internal abstract class WorkItem(long id, FunctionDefinition function, ReadOnlyM
 
     public MessageType Type => MessageType.RunJob;
 
+    /// <summary>Its RunJob frame is about to be queued on a connection: its body is held until the frame is written.</summary>
+    public void Queued() => HeldArray.Hold(Body);
+
     /// <summary>A RunJob frame: the header (<see cref="Messages.RunJob"/>), then the body as it is.</summary>
     public void WritePayload(IBufferWriter<byte> writer)
     {
-        new Messages.RunJob(Id, Function.Id, Flags | (AcknowledgeStart ? Messages.RunFlags.AcknowledgeStart : Messages.RunFlags.None), Settings.TimeoutMilliseconds, Settings.ChunkSize, TraceParent).Write(writer);
-        PooledBufferWriter.Write(writer, Body.Span);
+        try
+        {
+            new Messages.RunJob(Id, Function.Id, Flags | (AcknowledgeStart ? Messages.RunFlags.AcknowledgeStart : Messages.RunFlags.None), Settings.TimeoutMilliseconds, Settings.ChunkSize, TraceParent).Write(writer);
+            PooledBufferWriter.Write(writer, Body.Span);
+        }
+        finally
+        {
+            HeldArray.Release(Body); // the hold taken when this frame was queued (Queued): the body is copied out now
+        }
     }
 
     /// <summary>
     /// Delivers the outcome. The scheduler calls it exactly once per item, outside its lock, on the thread that learned
-    /// the outcome (a channel's read loop, or the thread that disposed the server).
+    /// the outcome (a channel's read loop, or the thread that disposed the server), through <see cref="Finish"/>.
     /// </summary>
     public abstract void Complete(in WorkOutcome outcome);
+
+    /// <summary>
+    /// Delivers the final outcome (<see cref="Complete"/>), then lets go of the body: the item never runs again, so
+    /// its body is reused as soon as no connection has a frame of it left to write.
+    /// </summary>
+    internal void Finish(in WorkOutcome outcome)
+    {
+        try
+        {
+            Complete(outcome);
+        }
+        finally
+        {
+            if (ReleasesBody)
+            {
+                HeldArray.Release(Body);
+            }
+        }
+    }
 
     /// <summary>Its executor said it started; called outside the scheduler's lock.</summary>
     public virtual void OnStarted()

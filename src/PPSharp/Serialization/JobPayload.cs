@@ -14,15 +14,17 @@ internal interface IJobArguments
 /// <summary>Builds a job's body at submission time and reads results back, turning serialization failures into clear errors.</summary>
 internal static class JobPayload
 {
-    /// <summary>A thread's body buffer past this size is given back after the body (to <see cref="LargeArrays"/>, capped).</summary>
-    private const int KeepBodyBufferBelow = 1 << 20;
-
     [ThreadStatic]
     private static PooledBufferWriter? t_buffer;
 
     /// <summary>Serializes the function's target and the arguments into the body a <c>RunJob</c> frame carries.</summary>
     /// <exception cref="ArgumentException">Something in the target or the arguments cannot be sent; the message names it.</exception>
-    public static byte[] WriteBody<TArgs>(FunctionInfo function, object? target, in TArgs arguments)
+    /// <returns>
+    /// The body. A large one (above <see cref="LargeArrays.LargeAbove"/>) lies in the array it was written into, a
+    /// <see cref="HeldArray"/> with one hold for the caller, which its job's <see cref="Scheduling.WorkItem"/> releases
+    /// once finished; a small one is copied out of the thread's buffer.
+    /// </returns>
+    public static ReadOnlyMemory<byte> WriteBody<TArgs>(FunctionInfo function, object? target, in TArgs arguments)
         where TArgs : struct, IJobArguments
     {
         try
@@ -35,11 +37,10 @@ internal static class JobPayload
         }
     }
 
-    private static byte[] WriteBodyHere<TArgs>(FunctionInfo function, object? target, in TArgs arguments)
+    private static ReadOnlyMemory<byte> WriteBodyHere<TArgs>(FunctionInfo function, object? target, in TArgs arguments)
         where TArgs : struct, IJobArguments
     {
-        PooledBufferWriter buffer = t_buffer ??= new PooledBufferWriter(KeepBodyBufferBelow);
-        buffer.Reset();
+        PooledBufferWriter buffer = ThreadBuffer();
         var writer = new MessagePackWriter(buffer);
         MessagePackSerializerOptions options = JobSerializerOptions.Local;
         using ReferenceTable.ScopeHandle scope = ReferenceTable.WriteScope(); // an object in two arguments stays one object
@@ -64,14 +65,36 @@ internal static class JobPayload
             }
 
             writer.Flush();
-            return buffer.WrittenSpan.ToArray();
+            return TakeBody(buffer);
         }
         finally
         {
-            if (buffer.Capacity > KeepBodyBufferBelow)
-            {
-                buffer.Release(); // A huge argument's buffer is not held by this thread for good, nor allocated afresh each time.
-            }
+            ReleaseLarge(buffer);
+        }
+    }
+
+    /// <summary>The thread's buffer for bodies, emptied.</summary>
+    private static PooledBufferWriter ThreadBuffer()
+    {
+        PooledBufferWriter buffer = t_buffer ??= new PooledBufferWriter(LargeArrays.LargeAbove);
+        buffer.Reset();
+        return buffer;
+    }
+
+    /// <summary>
+    /// The body written in the thread's buffer: a large one is not copied (an 8 MiB copy into fresh memory costs 5 to
+    /// 15 ms on this project's machine, page faults mostly) but handed over with its array, which the buffer forgets;
+    /// a small one is copied out, and the buffer keeps its array for the next body.
+    /// </summary>
+    private static ReadOnlyMemory<byte> TakeBody(PooledBufferWriter buffer) =>
+        buffer.WrittenCount > LargeArrays.LargeAbove ? HeldArray.Take(buffer.Detach(), LargeArrays.Shared) : buffer.WrittenSpan.ToArray();
+
+    /// <summary>A large buffer left after a failure is given back: not held by this thread for good.</summary>
+    private static void ReleaseLarge(PooledBufferWriter buffer)
+    {
+        if (buffer.Capacity > LargeArrays.LargeAbove)
+        {
+            buffer.Release();
         }
     }
 
@@ -80,35 +103,43 @@ internal static class JobPayload
     /// call. An item that cannot be sent is named by its index in the map.
     /// </summary>
     /// <exception cref="ArgumentException">The target or an item cannot be sent; the message names it.</exception>
-    public static byte[] WriteChunkBody<T>(FunctionInfo function, object? target, IReadOnlyList<T> items, int firstIndex)
+    /// <returns>The body, as <see cref="WriteBody{TArgs}"/> returns it.</returns>
+    public static ReadOnlyMemory<byte> WriteChunkBody<T>(FunctionInfo function, object? target, IReadOnlyList<T> items, int firstIndex)
     {
-        var buffer = new ArrayBufferWriter<byte>(256);
+        PooledBufferWriter buffer = ThreadBuffer();
         var writer = new MessagePackWriter(buffer);
         MessagePackSerializerOptions options = JobSerializerOptions.Local;
         try
         {
-            function.WriteTarget(ref writer, target, options);
-        }
-        catch (Exception ex) when (IsSerializationFailure(ex))
-        {
-            throw Refuse(ex, "function", "the function's captured variables or target");
-        }
-
-        IMessagePackFormatter<T> formatter = options.Resolver.GetFormatterWithVerify<T>();
-        for (int i = 0; i < items.Count; i++)
-        {
             try
             {
-                formatter.Serialize(ref writer, items[i], options);
+                function.WriteTarget(ref writer, target, options);
             }
             catch (Exception ex) when (IsSerializationFailure(ex))
             {
-                throw Refuse(ex, "items", $"item {firstIndex + i} ({Display.TypeName(typeof(T))})");
+                throw Refuse(ex, "function", "the function's captured variables or target");
             }
-        }
 
-        writer.Flush();
-        return buffer.WrittenSpan.ToArray();
+            IMessagePackFormatter<T> formatter = options.Resolver.GetFormatterWithVerify<T>();
+            for (int i = 0; i < items.Count; i++)
+            {
+                try
+                {
+                    formatter.Serialize(ref writer, items[i], options);
+                }
+                catch (Exception ex) when (IsSerializationFailure(ex))
+                {
+                    throw Refuse(ex, "items", $"item {firstIndex + i} ({Display.TypeName(typeof(T))})");
+                }
+            }
+
+            writer.Flush();
+            return TakeBody(buffer);
+        }
+        finally
+        {
+            ReleaseLarge(buffer);
+        }
     }
 
     /// <summary>Writes one argument, naming it if it fails.</summary>

@@ -70,7 +70,7 @@ public sealed class LargeArraysUnitTests
         var arrays = new LargeArrays(32 * MiB);
         byte[] kept = arrays.Rent(2 * MiB);
         arrays.Return(kept);
-        byte[] source = new byte[LargeArrays.CopyReusesAbove];
+        byte[] source = new byte[LargeArrays.LargeAbove];
         source[^1] = 9;
 
         ReadOnlyMemory<byte> copy = arrays.Copy(new ReadOnlySequence<byte>(source));

@@ -77,7 +77,7 @@ public sealed class NodeLimitsTests(ITestOutputHelper output) : RemoteTestBase
 
         FunctionInfo info = Define(raw, (Func<string?, bool>)string.IsNullOrEmpty);
         var argument = new string('x', (int)MiB);
-        byte[] body = JobPayload.WriteBody(info, null, new JobArguments<string?>(argument));
+        byte[] body = JobPayload.WriteBody(info, null, new JobArguments<string?>(argument)).ToArray();
         for (int id = 1; id <= Jobs; id++)
         {
             raw.Send(new RunJobFrame(id, info.Definition.Id, body)); // 200 MiB in all, as fast as the socket takes it
@@ -101,7 +101,7 @@ public sealed class NodeLimitsTests(ITestOutputHelper output) : RemoteTestBase
         long baseline = ResidentBytes(node.Pid);
 
         FunctionInfo info = Define(raw, (Func<int, bool, byte[]>)GC.AllocateUninitializedArray<byte>);
-        byte[] body = JobPayload.WriteBody(info, null, new JobArguments<int, bool>(ResultSize, false));
+        byte[] body = JobPayload.WriteBody(info, null, new JobArguments<int, bool>(ResultSize, false)).ToArray();
         raw.PauseReading();
         for (int id = 1; id <= Jobs; id++)
         {
