@@ -246,19 +246,14 @@ public sealed class SerializationTests
         // once, and sizes that shrink and grow make a reused array longer than the body it carries.
         using var server = new JobServer(1);
         int[] sizes = [3 << 20, (2 << 20) + 17, 5 << 20, (1 << 20) + 1, 3 << 20, 4 << 20];
-        byte[][] data = [.. sizes.Select((size, i) =>
-        {
-            var bytes = new byte[size];
-            new Random(i).NextBytes(bytes);
-            return bytes;
-        })];
+        byte[][] data = Functions.RandomArrays(0, sizes);
 
-        Job<string>[] hashes = [.. data.Select(d => server.Submit((byte[] b) => $"{b.Length}:{Convert.ToHexString(SHA256.HashData(b))}", d))];
+        Job<string>[] hashes = [.. data.Select(d => server.Submit(Functions.Digest, d))];
         Job<byte[]>[] echoes = [.. data.Select(d => server.Submit(Functions.Echo<byte[]>, d))];
 
         for (int i = 0; i < data.Length; i++)
         {
-            Assert.Equal($"{data[i].Length}:{Convert.ToHexString(SHA256.HashData(data[i]))}", await hashes[i].AsTask().WaitAsync(Bounds.Heavy));
+            Assert.Equal(Functions.Digest(data[i]), await hashes[i].AsTask().WaitAsync(Bounds.Heavy));
             Assert.Equal(data[i], await echoes[i].AsTask().WaitAsync(Bounds.Heavy));
         }
     }
@@ -274,21 +269,15 @@ public sealed class SerializationTests
         Job<int> blocker = server.Submit(JobGate.ArriveAndWait, gate.Port);
         await gate.NextArrivalAsync();
 
-        static string Digest(byte[] b) => $"{b.Length}:{Convert.ToHexString(SHA256.HashData(b))}";
-        byte[][] data = [.. Enumerable.Range(0, 12).Select(i =>
-        {
-            var bytes = new byte[(3 << 20) + (i * 4099)];
-            new Random(1000 + i).NextBytes(bytes);
-            return bytes;
-        })];
-        Job<string>[] first = [.. data[..6].Select(d => server.Submit(Digest, d))];
+        byte[][] data = Functions.RandomArrays(1000, Enumerable.Range(0, 12).Select(i => (3 << 20) + ((11 - i) * 4099))); // each fits in the arrays before it
+        Job<string>[] first = [.. data[..6].Select(d => server.Submit(Functions.Digest, d))];
         int[] cancelled = [0, 2, 4];
         foreach (int i in cancelled)
         {
             Assert.True(first[i].Cancel());
         }
 
-        Job<string>[] later = [.. data[6..].Select(d => server.Submit(Digest, d))];
+        Job<string>[] later = [.. data[6..].Select(d => server.Submit(Functions.Digest, d))];
         gate.Open();
 
         await blocker.AsTask().WaitAsync(Bounds.Heavy);
@@ -301,7 +290,7 @@ public sealed class SerializationTests
             }
             else
             {
-                Assert.Equal(Digest(data[i]), await jobs[i].AsTask().WaitAsync(Bounds.Heavy));
+                Assert.Equal(Functions.Digest(data[i]), await jobs[i].AsTask().WaitAsync(Bounds.Heavy));
             }
         }
     }

@@ -137,6 +137,25 @@ public sealed class WorkerCrashTests
     }
 
     [Fact]
+    public async Task LargeJobsHeldAheadOnACrashingWorker_RunAgainWithTheirOwnArguments_WhileLaterJobsReuseBuffers()
+    {
+        // A large body is kept by its job to be sent again, even once written to the crashing worker's channel; the
+        // jobs submitted after take reused arrays for theirs. A body given back before its job ended would be sent
+        // again holding another job's bytes.
+        using var gate = new JobGate();
+        using var server = new JobServer(1);
+        Job<int> crashing = server.Submit(ArriveThenExit, gate.Port);
+        await gate.NextArrivalAsync();
+
+        byte[][] data = Functions.RandomArrays(2000, Enumerable.Range(0, 8).Select(i => (2 << 20) + ((7 - i) * 4099))); // each fits in the arrays before it
+        Job<string>[] jobs = [.. data.Select(d => server.Submit(Functions.Digest, d))];
+        gate.Open();
+
+        await Assert.ThrowsAsync<WorkerCrashedException>(() => crashing.Within());
+        Assert.Equal(data.Select(Functions.Digest), await jobs.AllWithin());
+    }
+
+    [Fact]
     public async Task QueuedJobs_Complete_WhenSubmittedRightBehindACrashingJob()
     {
         using var server = new JobServer(1);

@@ -16,12 +16,7 @@ public sealed class RemoteSessionTests : RemoteTestBase
         using TestNode node = await StartNodeAsync(workers: 2);
         await using var server = new JobServer(0, ppservers: [node.Address], secret: Secret);
         int[] sizes = [3 << 20, (2 << 20) + 17, 5 << 20, (1 << 20) + 1, 4 << 20];
-        byte[][] data = [.. sizes.Select((size, i) =>
-        {
-            var bytes = new byte[size];
-            new Random(100 + i).NextBytes(bytes);
-            return bytes;
-        })];
+        byte[][] data = Functions.RandomArrays(100, sizes);
 
         Job<byte[]>[] echoes = [.. data.Select(d => server.Submit(Functions.Echo<byte[]>, d))];
         Job<int>[] sums = [.. data.Select(d => server.Submit((byte[] b) => b.Sum(x => (int)x), d))];

@@ -7,6 +7,17 @@ public static class Functions
 
     public static T Echo<T>(T value) => value;
 
+    /// <summary>Length and SHA-256 of bytes: what a job saw of a large argument, in a few dozen bytes back.</summary>
+    public static string Digest(byte[] bytes) => $"{bytes.Length}:{Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(bytes))}";
+
+    /// <summary>Arrays of random bytes of the given sizes, each from its own seed (<paramref name="seed"/> + its index).</summary>
+    public static byte[][] RandomArrays(int seed, IEnumerable<int> sizes) => [.. sizes.Select((size, i) =>
+    {
+        var bytes = new byte[size];
+        new Random(seed + i).NextBytes(bytes);
+        return bytes;
+    })];
+
     public static (T1 First, T2 Second) Pair<T1, T2>(T1 first, T2 second) => (first, second);
 
     public static List<T> Repeat<T>(T value, int count) => Enumerable.Repeat(value, count).ToList();
