@@ -29,6 +29,25 @@ public sealed class RemoteSessionTests : RemoteTestBase
     }
 
     [Fact]
+    public async Task LargeJobsHeldAheadOnANodesWorkerThatCrashes_RunAgainThereWithTheirOwnArguments()
+    {
+        // The node keeps each large body it received, in a reused array, until the job is answered: a job its
+        // crashing worker held ahead is sent again from that array, and every job sees exactly its own argument.
+        using var gate = new JobGate();
+        using TestNode node = await StartNodeAsync(workers: 1);
+        await using var server = new JobServer(0, ppservers: [node.Address], secret: Secret);
+        Job<int> crashing = server.Submit(WorkerCrashTests.ArriveThenExit, gate.Port);
+        await gate.NextArrivalAsync();
+
+        byte[][] data = Functions.RandomArrays(3000, Enumerable.Range(0, 6).Select(i => (2 << 20) + ((5 - i) * 4099))); // each fits in the arrays before it
+        Job<string>[] jobs = [.. data.Select(d => server.Submit(Functions.Digest, d))];
+        gate.Open();
+
+        await Assert.ThrowsAsync<WorkerCrashedException>(() => crashing.Within());
+        Assert.Equal(data.Select(Functions.Digest), await jobs.AllWithin(Bounds.Heavy));
+    }
+
+    [Fact]
     public async Task SeedSession_RunsAllThreeSineJobsOnTheNode_AndShowsThemOnItsStatisticsRow()
     {
         using TestNode node = await StartNodeAsync(workers: 2);
