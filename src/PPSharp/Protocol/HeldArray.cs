@@ -34,9 +34,7 @@ internal sealed class HeldArray : MemoryManager<byte>
     /// as it is, for the collector.
     /// </summary>
     public static ReadOnlyMemory<byte> Take(ReadOnlyMemory<byte> owned, LargeArrays home) =>
-        owned.Length > LargeArrays.LargeAbove && MemoryMarshal.TryGetArray(owned, out ArraySegment<byte> segment) && segment.Offset == 0
-            ? new HeldArray(segment.Array!, segment.Count, home).Memory
-            : owned;
+        LargeArrays.TryGetLargeArray(owned, out byte[]? array) ? new HeldArray(array, owned.Length, home).Memory : owned;
 
     /// <summary>Adds a hold on <paramref name="bytes"/>' array, if it is a held one.</summary>
     public static void Hold(ReadOnlyMemory<byte> bytes)

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.InteropServices;
 
 namespace PPSharp.Protocol;
@@ -109,10 +110,23 @@ internal sealed class LargeArrays(long keepAtMost)
     /// </summary>
     public void Return(ReadOnlyMemory<byte> copy)
     {
-        if (copy.Length > LargeAbove && MemoryMarshal.TryGetArray(copy, out ArraySegment<byte> segment) && segment.Offset == 0)
+        if (TryGetLargeArray(copy, out byte[]? array))
         {
-            Return(segment.Array!);
+            Return(array);
         }
+    }
+
+    /// <summary>
+    /// Whether <paramref name="bytes"/> are large (above <see cref="LargeAbove"/>) and start their own array, which
+    /// is then <paramref name="array"/>: what a large <see cref="Copy"/> or a large written buffer is, and what may be
+    /// kept for reuse.
+    /// </summary>
+    public static bool TryGetLargeArray(ReadOnlyMemory<byte> bytes, [NotNullWhen(true)] out byte[]? array)
+    {
+        array = bytes.Length > LargeAbove && MemoryMarshal.TryGetArray(bytes, out ArraySegment<byte> segment) && segment.Offset == 0
+            ? segment.Array
+            : null;
+        return array is not null;
     }
 
     /// <summary>Keeps <paramref name="array"/> for reuse if the cap allows, else leaves it to the collector.</summary>
