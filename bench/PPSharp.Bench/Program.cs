@@ -8,6 +8,7 @@
 //   dotnet run -c Release --project bench/PPSharp.Bench -- soak [--jobs N] [--kill-every S]   a million jobs while workers are killed
 //   dotnet run -c Release --project bench/PPSharp.Bench -- tls [--quick]   remote workloads, plain and over TLS, alternated
 //   dotnet run -c Release --project bench/PPSharp.Bench -- large [--rounds N] [--count N] [--where local|node|both]   the 8 MiB echo alone
+//   dotnet run -c Release --project bench/PPSharp.Bench -- roundtrip [--rounds N] [--count N] [--where local|node|both]   one job at a time, beside the raw round trip
 // The "echo" mode is internal: the suite starts this program as the other end of its raw transport ping-pong.
 using BenchmarkDotNet.Running;
 using PPSharp.Bench.Suite;
@@ -44,9 +45,9 @@ internal static class Program
             return TlsCost.Run(args[1..]);
         }
 
-        if (args.Length > 0 && args[0] == LargeEcho.Mode)
+        if (args.Length > 0 && args[0] is OneFigure.LargeMode or OneFigure.RoundTripMode)
         {
-            return LargeEcho.Run(args[1..]);
+            return OneFigure.Run(args[0], args[1..]);
         }
 
         if (args.Length > 0 && args[0] == RawTransport.EchoMode)
@@ -56,7 +57,7 @@ internal static class Program
 
         if (args.Length > 0 && args[0] is "-h" or "--help")
         {
-            Console.WriteLine("usage: PPSharp.Bench [suite] [--json PATH] [--quick]   |   PPSharp.Bench scaling [--quick] [--workers W] [--lengths 0.1,1] [--where local|node] [--fixed-only]   |   PPSharp.Bench micro [BenchmarkDotNet options]   |   PPSharp.Bench nodes [--count N]   |   PPSharp.Bench soak [--jobs N] [--kill-every S] (soak --help for more)   |   PPSharp.Bench tls [--quick]   |   PPSharp.Bench large [--rounds N] [--count N] [--where local|node|both]");
+            Console.WriteLine("usage: PPSharp.Bench [suite] [--json PATH] [--quick]   |   PPSharp.Bench scaling [--quick] [--workers W] [--lengths 0.1,1] [--where local|node] [--fixed-only]   |   PPSharp.Bench micro [BenchmarkDotNet options]   |   PPSharp.Bench nodes [--count N]   |   PPSharp.Bench soak [--jobs N] [--kill-every S] (soak --help for more)   |   PPSharp.Bench tls [--quick]   |   PPSharp.Bench large|roundtrip [--rounds N] [--count N] [--where local|node|both]");
             return 0;
         }
 
