@@ -115,17 +115,15 @@ internal sealed class Interference : IDisposable
 
             try
             {
-                // Fields after the parenthesised command name: state ppid ... utime(14) stime(15) ... starttime(22).
                 string stat = File.ReadAllText(Path.Combine(dir, "stat"));
                 if (!_names.ContainsKey(pid))
                 {
                     string cmd = File.Exists(Path.Combine(dir, "cmdline")) ? File.ReadAllText(Path.Combine(dir, "cmdline")).Replace('\0', ' ') : "";
                     _names[pid] = stat[(stat.IndexOf('(') + 1)..stat.LastIndexOf(')')] + (Environment.GetEnvironmentVariable("PPSHARP_BENCH_DEBUG") is null ? "" : " " + cmd[..Math.Min(cmd.Length, 300)]);
                 }
-                string[] fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-                parents[pid] = int.Parse(fields[1], CultureInfo.InvariantCulture);
-                long cpu = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
-                times[(pid, long.Parse(fields[19], CultureInfo.InvariantCulture))] = cpu;
+                (int parent, long cpu, long start) = ParseStat(stat);
+                parents[pid] = parent;
+                times[(pid, start)] = cpu;
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException or ArgumentOutOfRangeException)
             {
@@ -155,6 +153,16 @@ internal sealed class Interference : IDisposable
                 _seen[key] = cpu;
             }
         }
+    }
+
+    /// <summary>From a <c>/proc/PID/stat</c> line: the parent's id, CPU ticks (user + system, every thread's, the dead ones' too) and start time.</summary>
+    public static (int Parent, long CpuTicks, long Start) ParseStat(string stat)
+    {
+        // Fields after the parenthesised command name: state ppid ... utime(14) stime(15) ... starttime(22).
+        string[] fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        return (int.Parse(fields[1], CultureInfo.InvariantCulture),
+            long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture),
+            long.Parse(fields[19], CultureInfo.InvariantCulture));
     }
 
     private bool IsOurs(int pid, Dictionary<int, int> parents)

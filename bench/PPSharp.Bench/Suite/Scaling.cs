@@ -80,7 +80,7 @@ internal static class Scaling
             {
                 using var local = new JobServer(w);
                 Warm(local, w);
-                Measure(rows, "local", w, local, seconds, quick, filter);
+                Measure(rows, "local", w, local, seconds, quick, filter, nodePid: 0);
             }
 
             if (filter.Where is null or "node")
@@ -89,11 +89,11 @@ internal static class Scaling
                 using var remote = new JobServer(0, ppservers: [node.EndPoint], secret: node.Secret);
                 WaitForNode(remote, node.EndPoint);
                 Warm(remote, w);
-                Measure(rows, "node", w, remote, seconds, quick, filter);
+                Measure(rows, "node", w, remote, seconds, quick, filter, node.Pid);
             }
         }
 
-        string[] header = ["W", "where", "work", "jobs", "PPSharp: share of W cores doing job work", "W threads in the caller", "ratio", "overhead per job"];
+        string[] header = ["W", "where", "work", "jobs", "PPSharp: share of W cores doing job work", "W threads in the caller", "ratio", "overhead per job", "CPU per job: client / node / workers beyond the job"];
         Console.WriteLine();
         Console.WriteLine("| " + string.Join(" | ", header) + " |");
         Console.WriteLine("|" + string.Join("|", header.Select(_ => "---")) + "|");
@@ -141,16 +141,20 @@ internal static class Scaling
         Workloads.Check(server.MapToList(SumPrimes, Enumerable.Range(0, 100 * workers).Select(SumPrimesInput), chunkSize: 1).Count == 100 * workers);
     }
 
-    private static void Measure(List<string[]> rows, string where, int w, JobServer server, double seconds, bool quick, Filter filter)
+    private static void Measure(List<string[]> rows, string where, int w, JobServer server, double seconds, bool quick, Filter filter, int nodePid)
     {
         foreach (double ms in filter.Lengths ?? LengthsMs)
         {
             int count = w * Math.Max(quick ? 16 : 64, (int)(seconds * 1000 / ms));
             int us = (int)(ms * 1000);
+            CpuSplit before = CpuSplit.Now(nodePid);
             double wall = Time(() => Submit(server, count, i => server.Submit(Spin, us)));
+            CpuSplit cpu = CpuSplit.Now(nodePid) - before;
             double ceiling = Time(() => OnThreads(w, count, _ => Spin(us)));
             double work = count * ms / 1000;
             Row(rows, w, where, $"fixed {ms.ToString(CultureInfo.InvariantCulture)} ms", count, work / (w * wall), work / (w * ceiling), ((wall * w / count) - (ms / 1000)) * 1e6);
+            string PerJob(double cpuSeconds) => $"{N1(cpuSeconds / count * 1e6)}";
+            rows[^1] = [.. rows[^1], $"{PerJob(cpu.ClientSeconds)} / {(nodePid == 0 ? "-" : PerJob(cpu.NodeSeconds))} / {PerJob(cpu.WorkerSeconds - work)} µs"];
         }
 
         if (!filter.Others)
