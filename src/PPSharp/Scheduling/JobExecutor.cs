@@ -47,11 +47,11 @@ internal abstract class JobExecutor
 
     /// <summary>
     /// How many jobs it may hold when <paramref name="item"/> is next: its slots, plus enough queued ahead on each slot
-    /// that it goes from one job to the next without waiting for this process (<see cref="FunctionDefinition.AheadPerSlot"/>).
+    /// that it goes from one job to the next without waiting for this process (<see cref="FunctionDefinition.AheadPerSlotFor"/>).
     /// Jobs held ahead that have not started are taken back when another executor frees up first, so holding them costs
     /// no balance.
     /// </summary>
-    internal virtual int MaxHeld(WorkItem item) => Capacity * (1 + item.Function.AheadPerSlot);
+    internal virtual int MaxHeld(WorkItem item) => Capacity * (1 + item.Function.AheadPerSlotFor(item.Body.Length));
 
     /// <summary>Queues a frame on the executor's channel. Never blocks; called under the scheduler's lock.</summary>
     internal abstract void Send(IOutgoingFrame frame);

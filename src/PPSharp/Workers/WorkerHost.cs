@@ -435,8 +435,12 @@ internal sealed class PendingJobs
 /// </summary>
 internal sealed class WorkerChannelWriter(Socket socket, int maxFrame)
 {
-    /// <summary>Answers gathered before a write: fewer system calls for tiny jobs, yet the server hears back often.</summary>
-    private const int MaxPendingFrames = 16;
+    /// <summary>
+    /// Answers gathered before a write: fewer system calls and fewer wake-ups of the server for short jobs, yet it
+    /// hears back often. Half the jobs a slot holds ahead at most (<c>FunctionDefinition.MaxAheadPerSlot</c>), so the
+    /// worker still has work while the server answers a batch with the next jobs.
+    /// </summary>
+    internal const int MaxPendingFrames = 64;
 
     private const int MaxPendingBytes = 64 * 1024;
 
