@@ -6,7 +6,10 @@ namespace PPSharp.Bench.Suite;
 /// CPU time, read from <c>/proc</c>, of the processes a workload runs on: this process (the client), a <c>ppserver</c>
 /// if there is one, and every other descendant of this process (the workers, the node's included). Two snapshots
 /// around a run say where its CPU went, per job: the figure that, on a machine whose cores the workers fill, decides
-/// how much of each core a job gets, and which, unlike a latency, hardly moves when the machine is busy.
+/// how much of each core a job gets, and which, unlike a latency, hardly moves when the machine is busy. The
+/// benchmark's own sampling of <c>/proc</c> (<see cref="Interference"/>) runs in this process and is taken out of the
+/// client's figure. A job that spins on the clock counts wall time, so the workers' CPU per job is below the job's
+/// length where something else took their core part of the time.
 /// </summary>
 internal readonly record struct CpuSplit(double ClientSeconds, double NodeSeconds, double WorkerSeconds)
 {
@@ -54,7 +57,7 @@ internal readonly record struct CpuSplit(double ClientSeconds, double NodeSecond
             }
         }
 
-        return new CpuSplit(client / TicksPerSecond, node / TicksPerSecond, workers / TicksPerSecond);
+        return new CpuSplit((client / TicksPerSecond) - Interference.SamplingSeconds, node / TicksPerSecond, workers / TicksPerSecond);
     }
 
     public static CpuSplit operator -(CpuSplit after, CpuSplit before) =>

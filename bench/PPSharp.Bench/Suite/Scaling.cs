@@ -93,7 +93,7 @@ internal static class Scaling
             }
         }
 
-        string[] header = ["W", "where", "work", "jobs", "PPSharp: share of W cores doing job work", "W threads in the caller", "ratio", "overhead per job", "CPU per job: client / node / workers beyond the job"];
+        string[] header = ["W", "where", "work", "jobs", "PPSharp: share of W cores doing job work", "W threads in the caller", "ratio", "overhead per job", "CPU per job: client / node / workers"];
         Console.WriteLine();
         Console.WriteLine("| " + string.Join(" | ", header) + " |");
         Console.WriteLine("|" + string.Join("|", header.Select(_ => "---")) + "|");
@@ -154,7 +154,7 @@ internal static class Scaling
             double work = count * ms / 1000;
             Row(rows, w, where, $"fixed {ms.ToString(CultureInfo.InvariantCulture)} ms", count, work / (w * wall), work / (w * ceiling), ((wall * w / count) - (ms / 1000)) * 1e6);
             string PerJob(double cpuSeconds) => $"{N1(cpuSeconds / count * 1e6)}";
-            rows[^1] = [.. rows[^1], $"{PerJob(cpu.ClientSeconds)} / {(nodePid == 0 ? "-" : PerJob(cpu.NodeSeconds))} / {PerJob(cpu.WorkerSeconds - work)} µs"];
+            rows[^1] = [.. rows[^1], $"{PerJob(cpu.ClientSeconds)} / {(nodePid == 0 ? "-" : PerJob(cpu.NodeSeconds))} / {PerJob(cpu.WorkerSeconds)} µs"];
         }
 
         if (!filter.Others)
