@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace PPSharp.Bench.Suite;
 
 /// <summary>
@@ -13,71 +11,32 @@ namespace PPSharp.Bench.Suite;
 /// </summary>
 internal readonly record struct CpuSplit(double ClientSeconds, double NodeSeconds, double WorkerSeconds)
 {
-    private const double TicksPerSecond = 100; // USER_HZ on Linux
-
     /// <summary>The CPU time so far of the client, of the node <paramref name="nodePid"/> (0: none) and of the workers.</summary>
     public static CpuSplit Now(int nodePid = 0)
     {
         int self = Environment.ProcessId;
-        var parents = new Dictionary<int, int>();
-        var ticks = new Dictionary<int, long>();
-        foreach (string dir in Directory.EnumerateDirectories("/proc"))
-        {
-            if (!int.TryParse(Path.GetFileName(dir), NumberStyles.None, CultureInfo.InvariantCulture, out int pid))
-            {
-                continue;
-            }
-
-            try
-            {
-                (int parent, long cpu, _) = Interference.ParseStat(File.ReadAllText(Path.Combine(dir, "stat")));
-                parents[pid] = parent;
-                ticks[pid] = cpu;
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException or ArgumentOutOfRangeException)
-            {
-                // The process ended while being read.
-            }
-        }
-
+        List<Interference.ProcessStat> processes = Interference.ReadProcesses();
+        Dictionary<int, int> parents = processes.ToDictionary(p => p.Pid, p => p.Parent);
         long client = 0, node = 0, workers = 0;
-        foreach ((int pid, long cpu) in ticks)
+        foreach (Interference.ProcessStat process in processes)
         {
-            if (pid == self)
+            if (process.Pid == self)
             {
-                client = cpu;
+                client = process.CpuTicks;
             }
-            else if (pid == nodePid)
+            else if (process.Pid == nodePid)
             {
-                node = cpu;
+                node = process.CpuTicks;
             }
-            else if (DescendsFrom(pid, self, parents))
+            else if (Interference.DescendsFrom(process.Pid, self, parents))
             {
-                workers += cpu;
+                workers += process.CpuTicks;
             }
         }
 
-        return new CpuSplit((client / TicksPerSecond) - Interference.SamplingSeconds, node / TicksPerSecond, workers / TicksPerSecond);
+        return new CpuSplit((client / Interference.TicksPerSecond) - Interference.SamplingSeconds, node / Interference.TicksPerSecond, workers / Interference.TicksPerSecond);
     }
 
     public static CpuSplit operator -(CpuSplit after, CpuSplit before) =>
         new(after.ClientSeconds - before.ClientSeconds, after.NodeSeconds - before.NodeSeconds, after.WorkerSeconds - before.WorkerSeconds);
-
-    private static bool DescendsFrom(int pid, int ancestor, Dictionary<int, int> parents)
-    {
-        for (int depth = 0; depth < 64 && pid > 1; depth++)
-        {
-            if (!parents.TryGetValue(pid, out pid))
-            {
-                return false;
-            }
-
-            if (pid == ancestor)
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
 }

@@ -10,7 +10,7 @@ namespace PPSharp.Bench.Suite;
 /// </summary>
 internal sealed class Interference : IDisposable
 {
-    private static readonly double TicksPerSecond = 100; // USER_HZ on Linux
+    public const double TicksPerSecond = 100; // USER_HZ on Linux
 
     private readonly Dictionary<(int Pid, long Start), long> _seen = [];
     private readonly Dictionary<string, long> _byName = [];
@@ -140,29 +140,15 @@ internal sealed class Interference : IDisposable
 
         var parents = new Dictionary<int, int>();
         var times = new Dictionary<(int, long), long>();
-        foreach (string dir in Directory.EnumerateDirectories("/proc"))
+        foreach (ProcessStat process in ReadProcesses())
         {
-            if (!int.TryParse(Path.GetFileName(dir), NumberStyles.None, CultureInfo.InvariantCulture, out int pid))
+            if (!_names.ContainsKey(process.Pid))
             {
-                continue;
+                _names[process.Pid] = NameOf(process);
             }
 
-            try
-            {
-                string stat = File.ReadAllText(Path.Combine(dir, "stat"));
-                if (!_names.ContainsKey(pid))
-                {
-                    string cmd = File.Exists(Path.Combine(dir, "cmdline")) ? File.ReadAllText(Path.Combine(dir, "cmdline")).Replace('\0', ' ') : "";
-                    _names[pid] = stat[(stat.IndexOf('(') + 1)..stat.LastIndexOf(')')] + (Environment.GetEnvironmentVariable("PPSHARP_BENCH_DEBUG") is null ? "" : " " + cmd[..Math.Min(cmd.Length, 300)]);
-                }
-                (int parent, long cpu, long start) = ParseStat(stat);
-                parents[pid] = parent;
-                times[(pid, start)] = cpu;
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException or ArgumentOutOfRangeException)
-            {
-                // The process ended while being read.
-            }
+            parents[process.Pid] = process.Parent;
+            times[(process.Pid, process.Start)] = process.CpuTicks;
         }
 
         lock (_gate)
@@ -189,31 +175,76 @@ internal sealed class Interference : IDisposable
         }
     }
 
-    /// <summary>From a <c>/proc/PID/stat</c> line: the parent's id, CPU ticks (user + system, every thread's, the dead ones' too) and start time.</summary>
-    public static (int Parent, long CpuTicks, long Start) ParseStat(string stat)
+    /// <summary>A process as <c>/proc/PID/stat</c> shows it: its parent, its CPU ticks (user + system, every thread's, the dead ones' too) and start time.</summary>
+    public readonly record struct ProcessStat(int Pid, string Stat, int Parent, long CpuTicks, long Start);
+
+    /// <summary>Every process running, from <c>/proc</c>; one that ends while being read is left out.</summary>
+    public static List<ProcessStat> ReadProcesses()
     {
-        // Fields after the parenthesised command name: state ppid ... utime(14) stime(15) ... starttime(22).
-        string[] fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-        return (int.Parse(fields[1], CultureInfo.InvariantCulture),
-            long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture),
-            long.Parse(fields[19], CultureInfo.InvariantCulture));
+        var processes = new List<ProcessStat>();
+        foreach (string dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), NumberStyles.None, CultureInfo.InvariantCulture, out int pid))
+            {
+                continue;
+            }
+
+            try
+            {
+                // Fields after the parenthesised command name: state ppid ... utime(14) stime(15) ... starttime(22).
+                string stat = File.ReadAllText(Path.Combine(dir, "stat"));
+                string[] fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                processes.Add(new ProcessStat(pid, stat, int.Parse(fields[1], CultureInfo.InvariantCulture),
+                    long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture),
+                    long.Parse(fields[19], CultureInfo.InvariantCulture)));
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException or ArgumentOutOfRangeException)
+            {
+                // The process ended while being read.
+            }
+        }
+
+        return processes;
     }
 
-    private bool IsOurs(int pid, Dictionary<int, int> parents)
+    /// <summary>Whether <paramref name="pid"/> is a child, grandchild, … of <paramref name="ancestor"/>, by the parents in <paramref name="parents"/>.</summary>
+    public static bool DescendsFrom(int pid, int ancestor, Dictionary<int, int> parents)
     {
         for (int depth = 0; depth < 64 && pid > 1; depth++)
         {
-            if (pid == _self)
-            {
-                return true;
-            }
-
             if (!parents.TryGetValue(pid, out pid))
             {
                 return false;
+            }
+
+            if (pid == ancestor)
+            {
+                return true;
             }
         }
 
         return false;
     }
+
+    /// <summary>The process's name, and with <c>PPSHARP_BENCH_DEBUG</c> set its command line.</summary>
+    private static string NameOf(ProcessStat process)
+    {
+        string name = process.Stat[(process.Stat.IndexOf('(') + 1)..process.Stat.LastIndexOf(')')];
+        if (Environment.GetEnvironmentVariable("PPSHARP_BENCH_DEBUG") is null)
+        {
+            return name;
+        }
+
+        try
+        {
+            string cmd = File.ReadAllText($"/proc/{process.Pid}/cmdline").Replace('\0', ' ');
+            return name + " " + cmd[..Math.Min(cmd.Length, 300)];
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return name; // The process ended while being read.
+        }
+    }
+
+    private bool IsOurs(int pid, Dictionary<int, int> parents) => pid == _self || DescendsFrom(pid, _self, parents);
 }

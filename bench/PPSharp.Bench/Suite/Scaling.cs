@@ -152,9 +152,9 @@ internal static class Scaling
             CpuSplit cpu = CpuSplit.Now(nodePid) - before;
             double ceiling = Time(() => OnThreads(w, count, _ => Spin(us)));
             double work = count * ms / 1000;
-            Row(rows, w, where, $"fixed {ms.ToString(CultureInfo.InvariantCulture)} ms", count, work / (w * wall), work / (w * ceiling), ((wall * w / count) - (ms / 1000)) * 1e6);
             string PerJob(double cpuSeconds) => $"{N1(cpuSeconds / count * 1e6)}";
-            rows[^1] = [.. rows[^1], $"{PerJob(cpu.ClientSeconds)} / {(nodePid == 0 ? "-" : PerJob(cpu.NodeSeconds))} / {PerJob(cpu.WorkerSeconds)} µs"];
+            Row(rows, w, where, $"fixed {ms.ToString(CultureInfo.InvariantCulture)} ms", count, work / (w * wall), work / (w * ceiling), ((wall * w / count) - (ms / 1000)) * 1e6,
+                $"{PerJob(cpu.ClientSeconds)} / {(nodePid == 0 ? "-" : PerJob(cpu.NodeSeconds))} / {PerJob(cpu.WorkerSeconds)} µs");
         }
 
         if (!filter.Others)
@@ -181,12 +181,12 @@ internal static class Scaling
         double unevenWall = Time(() => Submit(server, uneven.Length, i => server.Submit(Spin, uneven[i] * 1000)));
         double ideal = FirstFreeSchedule(uneven, w) / 1000;
         rows.Add([w.ToString(CultureInfo.InvariantCulture), where, "uneven 1-50 ms: ideal schedule / batch time", uneven.Length.ToString(CultureInfo.InvariantCulture),
-            $"{ideal / unevenWall:P1}", "", "", $"batch {N1(unevenWall * 1000)} ms, ideal {N1(ideal * 1000)} ms"]);
+            $"{ideal / unevenWall:P1}", "", "", $"batch {N1(unevenWall * 1000)} ms, ideal {N1(ideal * 1000)} ms", ""]);
     }
 
-    private static void Row(List<string[]> rows, int w, string where, string work, int count, double share, double ceiling, double overheadUs) =>
+    private static void Row(List<string[]> rows, int w, string where, string work, int count, double share, double ceiling, double overheadUs, string cpuPerJob = "") =>
         rows.Add([w.ToString(CultureInfo.InvariantCulture), where, work, count.ToString(CultureInfo.InvariantCulture), $"{share:P1}", $"{ceiling:P1}", $"{share / ceiling:P1}",
-            double.IsNaN(overheadUs) ? "" : $"{N1(Math.Max(0, overheadUs))} µs"]);
+            double.IsNaN(overheadUs) ? "" : $"{N1(Math.Max(0, overheadUs))} µs", cpuPerJob]);
 
     /// <summary>Every job submitted at once, then every result read: the batch's wall time.</summary>
     private static void Submit<T>(JobServer server, int count, Func<int, Job<T>> submit)
