@@ -424,6 +424,10 @@ internal sealed class FrameConnection : IAsyncDisposable
             {
                 ns.Socket.Shutdown(System.Net.Sockets.SocketShutdown.Send);
             }
+            else if (_stream is SplitSocketStream split)
+            {
+                split.ShutdownSend();
+            }
         }
         catch (OperationCanceledException) when (_closing.IsCancellationRequested)
         {

@@ -22,6 +22,9 @@ internal sealed class LocalWorker : JobExecutor
     /// <summary>How long a process whose channel broke may take to exit before it is killed.</summary>
     private static readonly TimeSpan ExitTimeout = TimeSpan.FromSeconds(5);
 
+    /// <summary>How long the Hello on a worker's second socket may take once both are connected (it is sent before).</summary>
+    private static readonly TimeSpan HelloTimeout = TimeSpan.FromSeconds(5);
+
     private const int StderrLines = 20;
 
     private readonly LocalWorkerPool _pool;
@@ -107,7 +110,7 @@ internal sealed class LocalWorker : JobExecutor
     {
         using var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         listener.Bind(new UnixDomainSocketEndPoint(_socketPath));
-        listener.Listen(1);
+        listener.Listen(2); // the worker's two one-way sockets (SplitSocketStream)
 
         WorkerCommand command = _pool.Command;
         var info = new ProcessStartInfo(command.FileName, command.Arguments)
@@ -137,14 +140,16 @@ internal sealed class LocalWorker : JobExecutor
 
         using var timeout = new CancellationTokenSource(StartTimeout);
         Task exited = ExitedAsync(process, StartTimeout);
-        Task<Socket> accepted = listener.AcceptAsync(timeout.Token).AsTask();
+        Task<SplitSocketStream> accepted = AcceptChannelAsync(listener, timeout.Token);
         if (await Task.WhenAny(accepted, exited).ConfigureAwait(false) != accepted || !accepted.IsCompletedSuccessfully)
         {
-            return process.HasExited ? $"the process exited with code {process.ExitCode} before connecting.{StderrTail()}" : "the process did not connect in time.";
+            _ = accepted.ContinueWith(static t => t.Result.Dispose(), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
+            return accepted.Exception?.InnerException is ProtocolException refused ? $"the process did not introduce itself: {refused.Message}{StderrTail()}"
+                : process.HasExited ? $"the process exited with code {process.ExitCode} before connecting.{StderrTail()}" : "the process did not connect in time.";
         }
 
         File.Delete(_socketPath);
-        _connection = new FrameConnection(new NetworkStream(accepted.Result, ownsSocket: true), _pool.MaxFrameSize, OnFrame);
+        _connection = new FrameConnection(accepted.Result, _pool.MaxFrameSize, OnFrame);
         _connection.Start();
         Task helloOrEnd = await Task.WhenAny(_hello.Task, _connection.Completion, exited).ConfigureAwait(false);
         if (helloOrEnd != _hello.Task || !_hello.Task.IsCompletedSuccessfully)
@@ -153,6 +158,101 @@ internal sealed class LocalWorker : JobExecutor
         }
 
         return null;
+    }
+
+    /// <summary>
+    /// Accepts the worker's two sockets: first the one it reads (this side writes), on which it says Hello before it
+    /// connects the second, then the one it writes, whose Hello the connection's read loop checks.
+    /// </summary>
+    private async Task<SplitSocketStream> AcceptChannelAsync(Socket listener, CancellationToken cancellation)
+    {
+        Socket toWorker = await listener.AcceptAsync(cancellation).ConfigureAwait(false);
+        try
+        {
+            Socket fromWorker = await listener.AcceptAsync(cancellation).ConfigureAwait(false);
+            var stream = new SplitSocketStream(fromWorker, toWorker);
+            try
+            {
+                CheckHello(ReadHello(toWorker, HelloTimeout));
+                return stream;
+            }
+            catch
+            {
+                stream.Dispose();
+                throw;
+            }
+        }
+        catch
+        {
+            toWorker.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Reads the worker's Hello on the socket this side only writes to, and checks that nothing follows it. With
+    /// <c>poll</c> and a receive that has data waiting, not an async receive: that would put the socket in the epoll
+    /// set for good, where its writability would wake the epoll thread at every read of the worker's (the very wake
+    /// the split avoids). The worker sent it before it connected the second socket, so it is there already.
+    /// </summary>
+    internal static Messages.Hello ReadHello(Socket socket, TimeSpan timeout)
+    {
+        const int MaxHello = 1024;
+        var buffer = new byte[MaxHello];
+        int filled = 0;
+        long deadline = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
+        while (true)
+        {
+            long left = deadline - Environment.TickCount64;
+            if (left <= 0 || !socket.Poll(TimeSpan.FromMilliseconds(left), SelectMode.SelectRead))
+            {
+                throw new ProtocolException($"no Hello within {timeout.TotalSeconds:0.#} s on the socket it reads.");
+            }
+
+            int read = socket.Receive(buffer.AsSpan(filled));
+            if (read == 0)
+            {
+                throw new ProtocolException("it closed the socket it reads before saying Hello on it.");
+            }
+
+            filled += read;
+            var received = new ReadOnlySequence<byte>(buffer, 0, filled);
+            // A frame announced longer than the buffer is refused here, so the buffer never fills without one.
+            if (FrameCodec.TryRead(ref received, MaxHello - FrameCodec.HeaderSize, out MessageType type, out ReadOnlySequence<byte> payload))
+            {
+                if (type != MessageType.Hello)
+                {
+                    throw new ProtocolException($"it sent {type} where its Hello belongs.");
+                }
+
+                if (!received.IsEmpty)
+                {
+                    throw new ProtocolException("it sent more than its Hello on the socket it reads.");
+                }
+
+                try
+                {
+                    return Messages.Hello.Read(payload);
+                }
+                catch (MessagePack.MessagePackSerializationException ex)
+                {
+                    throw new ProtocolException($"its Hello is malformed: {ex.Message}");
+                }
+            }
+        }
+    }
+
+    private void CheckHello(Messages.Hello hello)
+    {
+        if (hello.Version != Messages.ProtocolVersion || hello.Token != _token)
+        {
+            throw new ProtocolException($"unexpected Hello (version {hello.Version}).");
+        }
+
+        if (hello.Build != Messages.BuildId)
+        {
+            throw new ProtocolException("the worker runs a different build of PPSharp than this process (was the application rebuilt while it ran?).");
+        }
     }
 
     private void OnRawOutput(string stream, string? line)
@@ -191,17 +291,7 @@ internal sealed class LocalWorker : JobExecutor
         switch (type)
         {
             case MessageType.Hello:
-                Messages.Hello hello = Messages.Hello.Read(payload);
-                if (hello.Version != Messages.ProtocolVersion || hello.Token != _token)
-                {
-                    throw new ProtocolException($"unexpected Hello (version {hello.Version}).");
-                }
-
-                if (hello.Build != Messages.BuildId)
-                {
-                    throw new ProtocolException("the worker runs a different build of PPSharp than this process (was the application rebuilt while it ran?).");
-                }
-
+                CheckHello(Messages.Hello.Read(payload));
                 _hello.TrySetResult();
                 break;
             case MessageType.JobStarted:

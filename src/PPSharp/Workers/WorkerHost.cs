@@ -47,21 +47,17 @@ internal static class WorkerHost
         Environment.SetEnvironmentVariable(WorkerEnvironment.MaxOutput, null);
         OutputCapture output = OutputCapture.Install(maxOutput);
         MeterStartup.Begin(); // the channel counts its bytes: the meter is made while the worker connects and says hello
-        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        try
-        {
-            socket.Connect(new UnixDomainSocketEndPoint(endpoint));
-        }
-        catch (SocketException)
-        {
-            Environment.Exit(3); // The server is already gone.
-        }
-
-        var channel = new WorkerChannelWriter(socket, maxFrame);
+        // One socket each way (SplitSocketStream says why): first the one this worker reads, with a Hello on it that
+        // is there before the second connects, then the one it writes.
+        var hello = new Messages.Hello(Messages.ProtocolVersion, token, Environment.ProcessId, Messages.BuildId);
+        Socket incoming = Connect(endpoint);
+        new WorkerChannelWriter(incoming, maxFrame).SendNow(hello);
+        Socket outgoing = Connect(endpoint);
+        var channel = new WorkerChannelWriter(outgoing, maxFrame);
         var jobs = new PendingJobs();
         var functions = new FunctionTable();
         bool shuttingDown = false;
-        var connection = new FrameConnection(new NetworkStream(socket, ownsSocket: false), maxFrame, (type, payload) =>
+        var connection = new FrameConnection(new NetworkStream(incoming, ownsSocket: false), maxFrame, (type, payload) =>
         {
             switch (type)
             {
@@ -116,14 +112,29 @@ internal static class WorkerHost
             },
             TaskScheduler.Default);
         connection.Start();
-        channel.SendNow(new Messages.Hello(Messages.ProtocolVersion, token, Environment.ProcessId, Messages.BuildId));
+        channel.SendNow(hello);
 
         var results = new ArrayBufferWriter<byte>(256);
         DeepStack.OnLargeStack(() => ServeJobs(jobs, channel, functions, output, results, grace, maxFrame)); // deep values and deep recursion in jobs
         channel.Flush();
-        socket.Shutdown(SocketShutdown.Send);
+        outgoing.Shutdown(SocketShutdown.Send);
         connection.Completion.Wait(TimeSpan.FromSeconds(30));
         Environment.Exit(0);
+    }
+
+    private static Socket Connect(string endpoint)
+    {
+        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try
+        {
+            socket.Connect(new UnixDomainSocketEndPoint(endpoint));
+        }
+        catch (SocketException)
+        {
+            Environment.Exit(3); // The server is already gone.
+        }
+
+        return socket;
     }
 
     private static bool ServeJobs(PendingJobs jobs, WorkerChannelWriter channel, FunctionTable functions, OutputCapture output, ArrayBufferWriter<byte> results, TimeSpan grace, int maxFrame)
