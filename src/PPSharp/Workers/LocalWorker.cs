@@ -143,7 +143,22 @@ internal sealed class LocalWorker : JobExecutor
         Task<SplitSocketStream> accepted = AcceptChannelAsync(listener, timeout.Token);
         if (await Task.WhenAny(accepted, exited).ConfigureAwait(false) != accepted || !accepted.IsCompletedSuccessfully)
         {
-            _ = accepted.ContinueWith(static t => t.Result.Dispose(), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
+            // Whenever it ends: a pair accepted too late is closed, a failure observed.
+            _ = accepted.ContinueWith(
+                static t =>
+                {
+                    if (t.IsCompletedSuccessfully)
+                    {
+                        t.Result.Dispose();
+                    }
+                    else
+                    {
+                        _ = t.Exception;
+                    }
+                },
+                CancellationToken.None,
+                TaskContinuationOptions.None,
+                TaskScheduler.Default);
             return accepted.Exception?.InnerException is ProtocolException refused ? $"the process did not introduce itself: {refused.Message}{StderrTail()}"
                 : process.HasExited ? $"the process exited with code {process.ExitCode} before connecting.{StderrTail()}" : "the process did not connect in time.";
         }
