@@ -12,7 +12,7 @@ namespace PPSharp.Protocol;
 /// registers for writability as well as readability, and a worker's read thread blocked in <c>recv</c>. With one
 /// socket each way, a side never reads from the socket it writes to, so neither is woken for nothing: on a lone job's
 /// round trip that was two context switches of about 5 to 25 µs each on this project's 2-core machine, one of them
-/// delaying the worker's job thread (docs/performance.md, "One job at a time").
+/// delaying the worker's job thread (docs/performance.md, "One socket each way").
 /// The sending side's socket is written only while it has room (it is not registered with the epoll engine until a
 /// write would block), so it stays out of the epoll set for small frames.
 /// </remarks>

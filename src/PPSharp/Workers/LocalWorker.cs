@@ -22,7 +22,7 @@ internal sealed class LocalWorker : JobExecutor
     /// <summary>How long a process whose channel broke may take to exit before it is killed.</summary>
     private static readonly TimeSpan ExitTimeout = TimeSpan.FromSeconds(5);
 
-    /// <summary>How long the Hello on a worker's second socket may take once both are connected (it is sent before).</summary>
+    /// <summary>How long the Hello on the socket a worker reads may take once both are connected (it is sent before the second connects).</summary>
     private static readonly TimeSpan HelloTimeout = TimeSpan.FromSeconds(5);
 
     private const int StderrLines = 20;
